@@ -1,0 +1,55 @@
+# Neural Networks in Fifty Questions: every command creates (once) and reuses .venv.
+#   make book   install everything, execute every chapter, build the website
+#   make test   install everything, run the whole test suite
+# Use another interpreter with `make PYTHON=python3.12 ...` (3.11 or newer).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8000
+PYTEST_WORKERS ?= 2
+
+export TF_CPP_MIN_LOG_LEVEL  ?= 2
+export TF_ENABLE_ONEDNN_OPTS ?= 0
+export TQDM_DISABLE          ?= 1
+export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
+
+.PHONY: install book test lab serve bench clean strip toc
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --constraint constraints.txt --editable ".[all]"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "The website is at $(CURDIR)/_build/html/index.html (open it, or run: make serve)"
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env -m "not book" tests notebooks
+	$(PY) -m pytest -q -m book tests
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks
+
+serve:
+	@test -f _build/html/index.html || { echo "No website yet: run make book first."; exit 1; }
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+bench: $(STAMP)
+	$(PY) tests/bench.py
+
+toc: $(STAMP)
+	$(PY) book/sync_toc.py
+
+strip: $(STAMP)
+	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

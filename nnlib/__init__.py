@@ -1,0 +1,53 @@
+"""nnlib: the small NumPy neural-network library of *Neural Networks in Fifty Questions*.
+
+Importing nnlib sets quiet defaults for TensorFlow and progress bars (unless the variables
+are already set), so a notebook that imports ``nnlib`` before ``keras``/``tensorflow``
+renders without start-up log lines:
+
+- ``TF_CPP_MIN_LOG_LEVEL=2`` and ``TF_ENABLE_ONEDNN_OPTS=0`` (only the two together silence
+  TensorFlow 2.21's start-up messages);
+- ``TQDM_DISABLE=1`` (lime and shap show tqdm bars otherwise).
+
+No module of nnlib imports TensorFlow or Keras except :mod:`nnlib.keras_bridge`.
+"""
+import os as _os
+
+for _name, _value in (
+    ("TF_CPP_MIN_LOG_LEVEL", "2"),
+    ("TF_ENABLE_ONEDNN_OPTS", "0"),
+    ("TQDM_DISABLE", "1"),
+    ("KERAS_BACKEND", "tensorflow"),
+):
+    _os.environ.setdefault(_name, _value)
+
+from nnlib import (  # noqa: E402  (the environment must be set first)
+    activations,
+    datasets,
+    gradcheck,
+    initializers,
+    layers,
+    losses,
+    optimizers,
+    perceptron,
+    plotting,
+)
+from nnlib.model import History, Sequential  # noqa: E402
+from nnlib.seeding import default_rng, seed_everything  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "History",
+    "Sequential",
+    "activations",
+    "datasets",
+    "default_rng",
+    "gradcheck",
+    "initializers",
+    "layers",
+    "losses",
+    "optimizers",
+    "perceptron",
+    "plotting",
+    "seed_everything",
+]

@@ -1,0 +1,83 @@
+"""Argument checks shared by nnlib's public entry points.
+
+Every check raises ``TypeError`` or ``ValueError`` with a message that says what was
+expected and what was received, in the style of Keras.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(value, name: str, *, ndim: int | None = None, min_ndim: int | None = None) -> np.ndarray:
+    """Return ``value`` as a floating-point array, checking its rank.
+
+    Integer and boolean inputs become float64; float32 stays float32.
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} expected an array of numbers. Received: {type(value).__name__}")
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # pragma: no cover - numpy raises many types here
+        raise TypeError(f"{name} expected an array of numbers. Received: {type(value).__name__}") from error
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TypeError(f"{name} expected an array of numbers. Received: dtype={array.dtype}")
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} expected a {ndim}-D array. Received: {name}.shape={array.shape}")
+    if min_ndim is not None and array.ndim < min_ndim:
+        raise ValueError(f"{name} expected an array with at least {min_ndim} dimensions. Received: {name}.shape={array.shape}")
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} expected finite values. Received: an array containing NaN or inf")
+
+
+def positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} expected a positive integer. Received: {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} expected a positive integer. Received: {name}={value}")
+    return int(value)
+
+
+def non_negative_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} expected a non-negative integer. Received: {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} expected a non-negative integer. Received: {name}={value}")
+    return int(value)
+
+
+def positive_float(value, name: str, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} expected a real number. Received: {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} expected a finite number {bound}. Received: {name}={value}")
+    return value
+
+
+def generator(rng, name: str = "rng") -> np.random.Generator:
+    """Return ``rng`` or, when it is None, nnlib's default generator."""
+    if rng is None:
+        from nnlib.seeding import default_rng
+
+        return default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} expected a numpy.random.Generator (np.random.default_rng(seed)). Received: {type(rng).__name__}")
+    return rng
+
+
+def one_of(value, name: str, choices) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} expected one of {sorted(choices)}. Received: {value!r}")
+    key = value.lower()
+    if key not in choices:
+        raise ValueError(f"{name} expected one of {sorted(choices)}. Received: {name}={value!r}")
+    return key

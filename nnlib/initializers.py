@@ -1,0 +1,117 @@
+r"""Weight initialisers with the same formulas as their Keras namesakes.
+
+Each is a function ``(shape, rng) -> ndarray`` (float64). Fans follow Keras: for a Dense
+kernel ``(in, units)``, ``fan_in = in`` and ``fan_out = units``; for a convolution kernel
+``(kh, kw, in_ch, filters)`` both are multiplied by the receptive field ``kh * kw``.
+Chapter 17 derives the variances.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nnlib._validation import generator, one_of, positive_float
+
+# Keras draws "normal" initialisers from a normal truncated at two standard deviations
+# and rescales so that the variance is the intended one; this is that rescaling.
+_TRUNCATION_STD = 0.87962566103423978
+
+
+def _shape(shape) -> tuple[int, ...]:
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError as error:
+        raise TypeError(f"shape expected a tuple of positive integers. Received: {shape!r}") from error
+    if not shape or any(s < 1 for s in shape):
+        raise ValueError(f"shape expected a tuple of positive integers. Received: shape={shape}")
+    return shape
+
+
+def compute_fans(shape) -> tuple[float, float]:
+    """Return ``(fan_in, fan_out)`` for a weight of this shape, as Keras computes them."""
+    shape = _shape(shape)
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    receptive_field = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    return float(shape[-2] * receptive_field), float(shape[-1] * receptive_field)
+
+
+def _truncated_normal(shape, stddev, rng):
+    """Normal(0, stddev) truncated to two standard deviations, by redrawing the tails."""
+    values = rng.standard_normal(shape)
+    outside = np.abs(values) > 2.0
+    while np.any(outside):
+        values[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(values) > 2.0
+    return values * stddev
+
+
+def zeros(shape, rng=None):
+    return np.zeros(_shape(shape))
+
+
+def ones(shape, rng=None):
+    return np.ones(_shape(shape))
+
+
+def random_normal(shape, rng=None, *, stddev: float = 0.05):
+    """Normal(0, stddev²); Keras's default stddev is 0.05."""
+    stddev = positive_float(stddev, "stddev")
+    return generator(rng).normal(0.0, stddev, _shape(shape))
+
+
+def random_uniform(shape, rng=None, *, limit: float = 0.05):
+    """Uniform(-limit, limit); Keras's default limit is 0.05."""
+    limit = positive_float(limit, "limit")
+    return generator(rng).uniform(-limit, limit, _shape(shape))
+
+
+def glorot_uniform(shape, rng=None):
+    r"""Uniform(-l, l) with :math:`l = \sqrt{6/(\text{fan\_in}+\text{fan\_out})}` (Glorot and Bengio, 2010)."""
+    fan_in, fan_out = compute_fans(shape)
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return generator(rng).uniform(-limit, limit, _shape(shape))
+
+
+def glorot_normal(shape, rng=None):
+    r"""Truncated normal with variance :math:`2/(\text{fan\_in}+\text{fan\_out})`."""
+    fan_in, fan_out = compute_fans(shape)
+    stddev = math.sqrt(2.0 / (fan_in + fan_out)) / _TRUNCATION_STD
+    return _truncated_normal(_shape(shape), stddev, generator(rng))
+
+
+def he_uniform(shape, rng=None):
+    r"""Uniform(-l, l) with :math:`l = \sqrt{6/\text{fan\_in}}` (variance :math:`2/\text{fan\_in}`)."""
+    fan_in, _ = compute_fans(shape)
+    limit = math.sqrt(6.0 / fan_in)
+    return generator(rng).uniform(-limit, limit, _shape(shape))
+
+
+def he_normal(shape, rng=None):
+    r"""Truncated normal with variance :math:`2/\text{fan\_in}`."""
+    fan_in, _ = compute_fans(shape)
+    stddev = math.sqrt(2.0 / fan_in) / _TRUNCATION_STD
+    return _truncated_normal(_shape(shape), stddev, generator(rng))
+
+
+def lecun_normal(shape, rng=None):
+    r"""Truncated normal with variance :math:`1/\text{fan\_in}`."""
+    fan_in, _ = compute_fans(shape)
+    stddev = math.sqrt(1.0 / fan_in) / _TRUNCATION_STD
+    return _truncated_normal(_shape(shape), stddev, generator(rng))
+
+
+_REGISTRY = {
+    f.__name__: f
+    for f in (zeros, ones, random_normal, random_uniform, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_normal)
+}
+
+
+def get(identifier):
+    """Return an initialiser by name, or pass a callable through."""
+    if callable(identifier):
+        return identifier
+    return _REGISTRY[one_of(identifier, "initializer", _REGISTRY)]

@@ -1,0 +1,10 @@
+"""Layers: each ``forward(x, training=False)`` caches what its ``backward(dout)`` needs.
+
+``backward`` fills ``layer.grads`` (same keys as ``layer.params``) and returns the gradient
+with respect to the layer's input; optimizers update the parameters separately.
+"""
+from nnlib.layers.activation import Activation
+from nnlib.layers.base import Layer
+from nnlib.layers.dense import Dense
+
+__all__ = ["Activation", "Dense", "Layer"]

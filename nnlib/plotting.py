@@ -1,0 +1,128 @@
+"""Figures that recur across chapters, drawn with matplotlib.
+
+Every helper takes an optional ``ax`` and ``title``, labels its axes, and returns the axes
+so that a chapter can add to it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nnlib._validation import as_float_array, positive_int
+
+
+def _axes(ax):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4))
+    return ax
+
+
+def decision_boundary(predict_fn, X, y, *, ax=None, title=None, resolution: int = 200, threshold: float = 0.5,
+                      xlabel: str = "$x_1$", ylabel: str = "$x_2$"):
+    """Shade a 2-D classifier's scores, draw its boundary and the data.
+
+    Parameters
+    ----------
+    predict_fn : callable
+        Maps an ``(n, 2)`` array to scores of shape ``(n,)`` or ``(n, 1)``, such as
+        probabilities of class 1.
+    X : ndarray (n, 2)
+    y : ndarray (n,) of class labels
+    threshold : float, default 0.5
+        The score level drawn as the boundary (0 for raw decision functions).
+    """
+    if not callable(predict_fn):
+        raise TypeError(f"decision_boundary expected a callable predict_fn. Received: {type(predict_fn).__name__}")
+    X = as_float_array(X, "X", ndim=2)
+    if X.shape[1] != 2:
+        raise ValueError(f"decision_boundary expected X of shape (n, 2). Received: X.shape={X.shape}")
+    y = np.asarray(y).reshape(-1)
+    if len(y) != len(X):
+        raise ValueError(f"decision_boundary expected one label per point. Received: {len(X)} points, {len(y)} labels")
+    resolution = positive_int(resolution, "resolution")
+    ax = _axes(ax)
+    pad = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 0.1
+    lo, hi = X.min(axis=0) - pad, X.max(axis=0) + pad
+    grid_x, grid_y = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([grid_x.ravel(), grid_y.ravel()]).astype(X.dtype)
+    scores = np.asarray(predict_fn(grid), dtype=float)
+    if scores.size != grid.shape[0]:
+        raise ValueError(f"decision_boundary expected predict_fn to return one score per point. Received: shape {scores.shape}")
+    scores = scores.reshape(grid_x.shape)
+    ax.contourf(grid_x, grid_y, scores, levels=20, cmap="RdBu_r", alpha=0.35)
+    if scores.min() < threshold < scores.max():
+        ax.contour(grid_x, grid_y, scores, levels=[threshold], colors="black", linewidths=1.5)
+    for label, marker in zip(np.unique(y), "os^vD"):
+        points = X[y == label]
+        ax.scatter(points[:, 0], points[:, 1], marker=marker, edgecolor="black", label=f"class {label:g}", s=30)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="best", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def training_curves(history, *, metrics=("loss",), ax=None, title=None, log_scale: bool = False):
+    """Plot metrics per epoch, with their ``val_`` counterparts dashed where present.
+
+    ``history`` is an nnlib :class:`~nnlib.model.History`, a Keras ``History`` or a dict of lists.
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict):
+        raise TypeError(f"training_curves expected a History or a dict of lists. Received: {type(history).__name__}")
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    missing = [metric for metric in metrics if metric not in logs]
+    if missing:
+        raise ValueError(f"training_curves expected metrics among {sorted(logs)}. Received: {missing}")
+    ax = _axes(ax)
+    for metric in metrics:
+        epochs = np.arange(1, len(logs[metric]) + 1)
+        line, = ax.plot(epochs, logs[metric], label=f"training {metric}")
+        if f"val_{metric}" in logs:
+            ax.plot(epochs, logs[f"val_{metric}"], linestyle="--", color=line.get_color(), label=f"validation {metric}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metrics[0] if len(metrics) == 1 else "value")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.legend(loc="best", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def network_diagram(layer_sizes, *, ax=None, title=None, layer_names=None, max_drawn: int = 10):
+    """Draw a fully connected network: one column of circles per layer, every edge drawn.
+
+    Layers wider than ``max_drawn`` are drawn with ``max_drawn`` units and labelled with
+    their true width.
+    """
+    sizes = [positive_int(size, "layer size") for size in layer_sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"network_diagram expected at least two layer sizes. Received: {sizes}")
+    if layer_names is None:
+        layer_names = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
+    if len(layer_names) != len(sizes):
+        raise ValueError(f"network_diagram expected one name per layer. Received: {len(layer_names)} names, {len(sizes)} layers")
+    ax = _axes(ax)
+    drawn = [min(size, max_drawn) for size in sizes]
+    positions = [np.linspace(-(n - 1) / 2, (n - 1) / 2, n) for n in drawn]
+    for column, (left, right) in enumerate(zip(positions, positions[1:])):
+        for y_left in left:
+            for y_right in right:
+                ax.plot([column, column + 1], [y_left, y_right], color="0.6", linewidth=0.6, zorder=1)
+    top = max(drawn) / 2
+    for column, ys in enumerate(positions):
+        ax.scatter(np.full(len(ys), column), ys, s=250, color="white", edgecolor="black", zorder=2)
+        label = f"{layer_names[column]}\n({sizes[column]})"
+        ax.text(column, -top - 0.2, label, ha="center", va="top", fontsize="small")
+    ax.set_ylim(-top - 1.6, top + 0.2)
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
+    ax.set_xlabel("layer (left to right: input to output)")
+    ax.set_ylabel("units")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return ax
