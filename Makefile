@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 PYTEST_WORKERS ?= 2
 
-export TF_CPP_MIN_LOG_LEVEL  ?= 2
+export TF_CPP_MIN_LOG_LEVEL  ?= 3
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 export TQDM_DISABLE          ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION ?= 1

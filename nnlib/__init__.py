@@ -4,8 +4,11 @@ Importing nnlib sets quiet defaults for TensorFlow and progress bars (unless the
 are already set), so a notebook that imports ``nnlib`` before ``keras``/``tensorflow``
 renders without start-up log lines:
 
-- ``TF_CPP_MIN_LOG_LEVEL=2`` and ``TF_ENABLE_ONEDNN_OPTS=0`` (only the two together silence
-  TensorFlow 2.21's start-up messages);
+- ``TF_CPP_MIN_LOG_LEVEL=3`` and ``TF_ENABLE_ONEDNN_OPTS=0``: together they silence
+  TensorFlow 2.21's start-up messages. Level 2 would be enough for those, but with it
+  ``model.evaluate`` prints a harmless error-level line from tf.data ("NodeDef mentions
+  attribute use_unbounded_threadpool"); level 3 hides C++ log lines only, and Python
+  exceptions are still raised;
 - ``TQDM_DISABLE=1`` (lime and shap show tqdm bars otherwise).
 
 No module of nnlib imports TensorFlow or Keras except :mod:`nnlib.keras_bridge`.
@@ -13,7 +16,7 @@ No module of nnlib imports TensorFlow or Keras except :mod:`nnlib.keras_bridge`.
 import os as _os
 
 for _name, _value in (
-    ("TF_CPP_MIN_LOG_LEVEL", "2"),
+    ("TF_CPP_MIN_LOG_LEVEL", "3"),
     ("TF_ENABLE_ONEDNN_OPTS", "0"),
     ("TQDM_DISABLE", "1"),
     ("KERAS_BACKEND", "tensorflow"),

@@ -23,6 +23,8 @@ def as_float_array(value, name: str, *, ndim: int | None = None, min_ndim: int |
         raise TypeError(f"{name} expected an array of numbers. Received: {type(value).__name__}") from error
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"{name} expected an array of numbers. Received: dtype={array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):
+        raise TypeError(f"{name} expected an array of real numbers. Received: dtype={array.dtype}")
     if not np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float64)
     if ndim is not None and array.ndim != ndim:

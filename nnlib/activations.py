@@ -168,7 +168,10 @@ class Softmax(Activation):
         return softmax(z, axis=-1)
 
     def derivative(self, z):
-        raise TypeError("softmax has no elementwise derivative; use backward(z, dout) for the vector-Jacobian product")
+        raise TypeError(
+            "softmax.derivative expected an elementwise activation; softmax has none, "
+            "use backward(z, dout) for the vector-Jacobian product. Received: a call to softmax.derivative"
+        )
 
     def backward(self, z, dout):
         z = as_float_array(z, "z", min_ndim=1)

@@ -50,6 +50,8 @@ def linearly_separable(n_samples: int, margin: float, *, n_features: int = 2, rn
     bias : float
     """
     n_samples = positive_int(n_samples, "n_samples")
+    if n_samples < 2:
+        raise ValueError(f"n_samples expected at least 2 (one point per class). Received: n_samples={n_samples}")
     n_features = positive_int(n_features, "n_features")
     margin = positive_float(margin, "margin")
     if margin >= 0.5:

@@ -59,7 +59,11 @@ def check_layer(layer, x, rng=None, eps: float = 1e-6) -> dict[str, float]:
     """
     x = as_float_array(x, "x")
     if x.dtype != np.float64 or any(value.dtype != np.float64 for value in layer.params.values()):
-        raise TypeError("check_layer expected float64 inputs and parameters (float32 is too coarse for finite differences)")
+        dtypes = {key: str(value.dtype) for key, value in layer.params.items()}
+        raise TypeError(
+            "check_layer expected float64 inputs and parameters (float32 is too coarse for finite differences). "
+            f"Received: x.dtype={x.dtype}, parameter dtypes {dtypes}"
+        )
     x = x.copy()
     upstream = generator(rng).standard_normal(layer.forward(x).shape)
 

@@ -8,6 +8,7 @@ Chapter 17 derives the variances.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -19,12 +20,15 @@ _TRUNCATION_STD = 0.87962566103423978
 
 
 def _shape(shape) -> tuple[int, ...]:
-    if isinstance(shape, int):
+    if isinstance(shape, numbers.Integral):
         shape = (shape,)
     try:
-        shape = tuple(int(s) for s in shape)
+        shape = tuple(shape)
     except TypeError as error:
         raise TypeError(f"shape expected a tuple of positive integers. Received: {shape!r}") from error
+    if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in shape):
+        raise TypeError(f"shape expected a tuple of positive integers. Received: {shape!r}")
+    shape = tuple(int(s) for s in shape)
     if not shape or any(s < 1 for s in shape):
         raise ValueError(f"shape expected a tuple of positive integers. Received: shape={shape}")
     return shape

@@ -43,7 +43,7 @@ def to_keras(model: Sequential) -> keras.Sequential:
         raise TypeError(f"to_keras expected an nnlib Sequential. Received: {type(model).__name__}")
     first = model.layers[0]
     if not hasattr(first, "in_features"):
-        raise ValueError("to_keras expected the first layer to be Dense (it fixes the input width)")
+        raise ValueError(f"to_keras expected the first layer to be Dense (it fixes the input width). Received: {first!r}")
     keras_model = keras.Sequential([keras.Input(shape=(first.in_features,))] + [_keras_layer(layer) for layer in model.layers])
     copy_weights(model, keras_model)
     return keras_model
@@ -56,6 +56,11 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
     built, width = [], None
     for layer in keras_model.layers:
         if isinstance(layer, keras.layers.Dense):
+            if not layer.built:
+                raise ValueError(
+                    f"from_keras expected a built model (start it with keras.Input(shape=...)). "
+                    f"Received: layer {layer.name!r} without weights"
+                )
             kernel = layer.get_weights()[0]
             width = kernel.shape[1]
             built.append(
@@ -69,7 +74,7 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
         else:
             raise TypeError(f"from_keras expected Dense or Activation layers. Received: {type(layer).__name__}")
     if width is None:
-        raise ValueError("from_keras expected at least one Dense layer")
+        raise ValueError(f"from_keras expected at least one Dense layer. Received: {[type(layer).__name__ for layer in keras_model.layers]}")
     model = Sequential(built)
     copy_weights(keras_model, model)
     return model
@@ -106,7 +111,11 @@ def layer_outputs_model(keras_model) -> keras.Model:
     """A ``keras.Model`` with the same input that returns every layer's output (chapter 05)."""
     if not isinstance(keras_model, keras.Model):
         raise TypeError(f"layer_outputs_model expected a Keras model. Received: {type(keras_model).__name__}")
-    if not keras_model.inputs:
-        raise ValueError("layer_outputs_model expected a built model with a keras.Input")
-    inputs = keras_model.inputs[0] if len(keras_model.inputs) == 1 else keras_model.inputs
+    try:
+        model_inputs = keras_model.inputs
+    except AttributeError:  # an unbuilt keras.Sequential has no inputs attribute yet
+        model_inputs = None
+    if not model_inputs:
+        raise ValueError("layer_outputs_model expected a built model with a keras.Input. Received: a model without inputs")
+    inputs = model_inputs[0] if len(model_inputs) == 1 else model_inputs
     return keras.Model(inputs=inputs, outputs=[layer.output for layer in keras_model.layers])

@@ -140,7 +140,7 @@ def _one_hot(labels, num_classes, dtype):
 
 def _sparse_pair(y_true, y_pred):
     y_pred = as_float_array(y_pred, "y_pred", ndim=2)
-    y_true = np.asarray(y_true)
+    y_true = as_float_array(y_true, "y_true", min_ndim=1)
     if y_true.shape[0] != y_pred.shape[0]:
         raise ValueError(
             f"sparse_categorical_crossentropy expected one label per row of y_pred. "

@@ -51,7 +51,8 @@ def accuracy(y_true, y_pred, loss=None) -> float:
         predicted = (y_pred.reshape(-1) > threshold).astype(float)
         return float(np.mean(predicted == y_true.reshape(-1)))
     predicted = np.argmax(y_pred, axis=-1)
-    labels = np.argmax(y_true, axis=-1) if y_true.ndim == y_pred.ndim else y_true.reshape(-1)
+    one_hot = y_true.ndim == y_pred.ndim and y_true.shape[-1] == y_pred.shape[-1]
+    labels = np.argmax(y_true, axis=-1) if one_hot else y_true.reshape(-1)
     return float(np.mean(predicted == labels))
 
 
@@ -165,7 +166,7 @@ class Sequential:
         """Choose the loss, the optimizer and the metrics (only ``"accuracy"`` is known)."""
         self.loss = losses_module.get(loss)
         self.optimizer = optimizers_module.get(optimizer)
-        metrics = tuple(metrics)
+        metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
         for metric in metrics:
             if metric != "accuracy":
                 raise ValueError(f"metrics expected only 'accuracy'. Received: {metric!r}")

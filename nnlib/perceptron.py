@@ -134,7 +134,7 @@ def novikoff_bound(X, y, weights, bias) -> NovikoffBound:
     Raises
     ------
     ValueError
-        If ``(weights, bias)`` does not separate the data with a positive margin.
+        If ``(weights, bias)`` is zero or does not separate the data with a positive margin.
     """
     X = as_float_array(X, "X", ndim=2)
     signs, _ = _labels(y)
@@ -146,7 +146,10 @@ def novikoff_bound(X, y, weights, bias) -> NovikoffBound:
         )
     augmented = np.hstack([X, np.ones((len(X), 1))])
     direction = np.append(weights, float(bias))
-    direction = direction / np.linalg.norm(direction)
+    norm = np.linalg.norm(direction)
+    if not np.isfinite(norm) or norm == 0:
+        raise ValueError(f"novikoff_bound expected a non-zero, finite (weights, bias). Received: weights={weights}, bias={bias}")
+    direction = direction / norm
     margin = float(np.min(signs * (augmented @ direction)))
     if margin <= 0:
         raise ValueError(f"novikoff_bound expected a hyperplane that separates the data. Received: margin={margin:.3g} <= 0")

@@ -5,6 +5,8 @@ so that a chapter can add to it.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from nnlib._validation import as_float_array, positive_int
@@ -53,7 +55,7 @@ def decision_boundary(predict_fn, X, y, *, ax=None, title=None, resolution: int 
     ax.contourf(grid_x, grid_y, scores, levels=20, cmap="RdBu_r", alpha=0.35)
     if scores.min() < threshold < scores.max():
         ax.contour(grid_x, grid_y, scores, levels=[threshold], colors="black", linewidths=1.5)
-    for label, marker in zip(np.unique(y), "os^vD"):
+    for label, marker in zip(np.unique(y), itertools.cycle("os^vD")):
         points = X[y == label]
         ax.scatter(points[:, 0], points[:, 1], marker=marker, edgecolor="black", label=f"class {label:g}", s=30)
     ax.set_xlabel(xlabel)
@@ -74,7 +76,7 @@ def training_curves(history, *, metrics=("loss",), ax=None, title=None, log_scal
         raise TypeError(f"training_curves expected a History or a dict of lists. Received: {type(history).__name__}")
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     missing = [metric for metric in metrics if metric not in logs]
-    if missing:
+    if missing or not metrics:
         raise ValueError(f"training_curves expected metrics among {sorted(logs)}. Received: {missing}")
     ax = _axes(ax)
     for metric in metrics:
@@ -99,6 +101,7 @@ def network_diagram(layer_sizes, *, ax=None, title=None, layer_names=None, max_d
     their true width.
     """
     sizes = [positive_int(size, "layer size") for size in layer_sizes]
+    max_drawn = positive_int(max_drawn, "max_drawn")
     if len(sizes) < 2:
         raise ValueError(f"network_diagram expected at least two layer sizes. Received: {sizes}")
     if layer_names is None:

@@ -33,10 +33,12 @@ def seed_everything(seed: int = 0, *, backend: bool = True) -> np.random.Generat
     Raises
     ------
     TypeError, ValueError
-        If ``seed`` is not a non-negative integer.
+        If ``seed`` is not an integer in [0, 2**32 - 1].
     """
     global _DEFAULT_RNG
     seed = non_negative_int(seed, "seed")
+    if seed >= 2**32:
+        raise ValueError(f"seed expected an integer in [0, 2**32 - 1] (NumPy's range). Received: seed={seed}")
     random.seed(seed)
     np.random.seed(seed)
     _DEFAULT_RNG = np.random.default_rng(seed)

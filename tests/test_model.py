@@ -1,0 +1,329 @@
+"""Tests for nnlib.model (Sequential, History, accuracy): hand values, a float64 gradient check
+of a whole network, fit against Keras's fit, bad input."""
+import numpy as np
+import pytest
+
+import nnlib  # noqa: F401  (before keras: sets the quiet TensorFlow environment)
+from nnlib import gradcheck, keras_bridge, layers, losses, optimizers
+from nnlib.model import Callback, History, Sequential, accuracy
+
+import keras  # noqa: E402
+
+# Largest elementwise relative error allowed in float64 gradient checks (nnlib.gradcheck,
+# h = 1e-6). Rounding in the differences leaves ~1e-10 absolute noise, which is ~1e-6
+# relative on the smallest components; a wrong gradient scores above 1e-2.
+GRAD_TOL = 1e-5
+
+
+def two_two_one(seed=0, dtype="float64"):
+    rng = np.random.default_rng(seed)
+    return Sequential([layers.Dense(2, 2, "tanh", rng=rng, dtype=dtype), layers.Dense(2, 1, "sigmoid", rng=rng, dtype=dtype)])
+
+
+# --- small hand-computed cases -----------------------------------------------------
+
+def test_counts_for_a_two_two_one_network():
+    model = two_two_one()
+    assert model.count_params() == 9  # (2*2 + 2) + (2*1 + 1)
+    assert model.multiply_adds() == [4, 2]
+    with_activation = Sequential([layers.Dense(3, 5, rng=np.random.default_rng(0)), layers.Activation("relu"),
+                                  layers.Dense(5, 2, use_bias=False, rng=np.random.default_rng(0))])
+    assert with_activation.count_params() == 20 + 10
+    assert with_activation.multiply_adds() == [15, 0, 10]
+
+
+def test_summary_and_repr():
+    model = two_two_one()
+    lines = model.summary().splitlines()
+    assert len(lines) == 4
+    assert lines[1].startswith("Dense(2, 2, activation='tanh')") and lines[1].split()[-2:] == ["2", "6"]
+    assert lines[-1].split() == ["total", "9"]
+    assert repr(model) == "Sequential([Dense(2, 2, activation='tanh'), Dense(2, 1, activation='sigmoid')])"
+
+
+def test_forward_predict_and_layer_outputs_agree():
+    model = two_two_one()
+    x = np.random.default_rng(1).standard_normal((7, 2))
+    hidden, output = model.layer_outputs(x)
+    first, second = model.layers
+    np.testing.assert_allclose(hidden, np.tanh(x @ first.kernel + first.bias))
+    np.testing.assert_allclose(output, 1 / (1 + np.exp(-(hidden @ second.kernel + second.bias))))
+    np.testing.assert_array_equal(model.forward(x), output)
+    np.testing.assert_array_equal(model.predict(x), output)
+    np.testing.assert_array_equal(model(x), output)
+    np.testing.assert_allclose(model.predict(x, batch_size=3), output, rtol=1e-15)
+
+
+def test_weights_in_keras_order():
+    model = two_two_one()
+    weights = model.get_weights()
+    assert [w.shape for w in weights] == [(2, 2), (2,), (2, 1), (1,)]
+    assert model.parameters()[0] is model.layers[0].params["kernel"]
+    new = [np.full(w.shape, float(i)) for i, w in enumerate(weights)]
+    model.set_weights(new)
+    for ours, expected in zip(model.get_weights(), new):
+        np.testing.assert_array_equal(ours, expected)
+    model.get_weights()[0][...] = 99.0  # a copy
+    assert not np.any(model.layers[0].kernel == 99.0)
+
+
+def test_one_training_step_of_linear_regression_by_hand():
+    """MSE on a linear layer: w <- w - lr * 2/N X^T (Xw + b - y), b <- b - lr * 2/N sum(Xw + b - y)."""
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((10, 3)), rng.standard_normal((10, 1))
+    model = Sequential([layers.Dense(3, 1, rng=rng)])
+    model.compile(loss="mse", optimizer=optimizers.SGD(learning_rate=0.1))
+    kernel, bias = model.get_weights()
+    residual = x @ kernel + bias - y
+    loss = model.train_step(x, y)
+    assert loss == pytest.approx(np.mean(residual**2), rel=1e-12)
+    np.testing.assert_allclose(model.layers[0].kernel, kernel - 0.1 * 2 / 10 * x.T @ residual, rtol=1e-12)
+    np.testing.assert_allclose(model.layers[0].bias, bias - 0.1 * 2 / 10 * residual.sum(axis=0), rtol=1e-12)
+
+
+def test_accuracy_by_hand():
+    assert accuracy([1, 0, 1, 0], [0.9, 0.4, 0.6, 0.7]) == 0.75
+    assert accuracy(np.array([[1.0], [0.0]]), np.array([[0.51], [0.49]])) == 1.0
+    # logits: the threshold moves to 0 for a from-logits cross-entropy
+    assert accuracy([1, 0], [0.2, -0.2], losses.BinaryCrossentropy(from_logits=True)) == 1.0
+    assert accuracy([1, 0], [0.2, -0.2], losses.BinaryCrossentropy()) == 0.5
+    scores = np.array([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1], [0.2, 0.2, 0.6]])
+    assert accuracy(np.eye(3)[[1, 0, 1]], scores) == pytest.approx(2 / 3)
+    assert accuracy(np.array([1, 0, 1]), scores) == pytest.approx(2 / 3)
+    assert accuracy(np.array([[1], [0], [2]]), scores) == 1.0  # integer labels of shape (batch, 1)
+
+
+def test_evaluate_reports_loss_and_accuracy():
+    model = two_two_one()
+    model.compile(loss="binary_crossentropy", optimizer="sgd", metrics=["accuracy"])
+    x = np.random.default_rng(3).standard_normal((8, 2))
+    y = (x[:, 0] > 0).astype(float)
+    logs = model.evaluate(x, y)
+    assert set(logs) == {"loss", "accuracy"}
+    assert logs["loss"] == losses.binary_crossentropy(y, model.predict(x))
+    assert logs["accuracy"] == accuracy(y, model.predict(x))
+
+
+def test_compile_accepts_a_single_metric_name_and_defaults():
+    model = two_two_one()
+    model.compile(metrics="accuracy")
+    assert model.metrics == ("accuracy",)
+    assert isinstance(model.loss, losses.MeanSquaredError)
+    assert isinstance(model.optimizer, optimizers.SGD) and model.optimizer.learning_rate == 0.01
+
+
+# --- float64 gradient check of a whole network -------------------------------------
+
+NETWORKS = {
+    "tanh-sigmoid-bce": (lambda rng: [layers.Dense(3, 4, "tanh", rng=rng), layers.Dense(4, 1, "sigmoid", rng=rng)],
+                         losses.BinaryCrossentropy(), "binary"),
+    "sigmoid-softmax-cce": (lambda rng: [layers.Dense(3, 5, "sigmoid", rng=rng), layers.Dense(5, 4, rng=rng), layers.Activation("softmax")],
+                            losses.CategoricalCrossentropy(), "one_hot"),
+    "nobias-linear-mse": (lambda rng: [layers.Dense(3, 4, "tanh", rng=rng, use_bias=False), layers.Dense(4, 2, rng=rng)],
+                          losses.MeanSquaredError(), "real"),
+    "logits-sparse": (lambda rng: [layers.Dense(3, 4, "relu", rng=rng), layers.Activation("tanh"), layers.Dense(4, 3, rng=rng)],
+                      losses.SparseCategoricalCrossentropy(from_logits=True), "sparse"),
+}
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_sequential_backward_matches_central_differences(network):
+    build, loss, kind = NETWORKS[network]
+    rng = np.random.default_rng(4)
+    model = Sequential(build(rng))
+    for layer in model.layers:  # non-zero biases, so that every gradient is exercised
+        if "bias" in layer.params:
+            layer.params["bias"][...] = rng.standard_normal(layer.params["bias"].shape)
+    x = rng.standard_normal((6, 3))
+    width = model.layers[-1].units if hasattr(model.layers[-1], "units") else model.layers[-2].units
+    y = {"binary": lambda: rng.integers(0, 2, (6, 1)).astype(float),
+         "one_hot": lambda: np.eye(width)[rng.integers(0, width, 6)],
+         "real": lambda: rng.standard_normal((6, width)),
+         "sparse": lambda: rng.integers(0, width, 6)}[kind]()
+
+    def objective():
+        return loss(y, model.forward(x))
+
+    prediction = model.forward(x)
+    input_gradient = model.backward(loss.gradient(y, prediction))
+    analytic = [g.copy() for g in model.gradients()]
+    assert gradcheck.relative_error(input_gradient, gradcheck.numerical_gradient(objective, x)) < GRAD_TOL
+    for parameter, gradient in zip(model.parameters(), analytic, strict=True):
+        assert gradcheck.relative_error(gradient, gradcheck.numerical_gradient(objective, parameter)) < GRAD_TOL
+
+
+# --- fit ---------------------------------------------------------------------------
+
+def test_fit_records_one_value_per_epoch_measured_after_the_epoch():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((20, 2))
+    y = (x[:, 0] * x[:, 1] > 0).astype(float)
+    model = two_two_one()
+    model.compile(loss="binary_crossentropy", optimizer=optimizers.SGD(0.1), metrics=("accuracy",))
+    history = model.fit(x, y, epochs=4, batch_size=8, rng=rng, validation_data=(x[:5], y[:5]))
+    assert isinstance(history, History)
+    assert history.epoch == [0, 1, 2, 3]
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(values) == 4 for values in history.history.values())
+    assert history.history["loss"][-1] == model.evaluate(x, y)["loss"]
+    assert history.history["val_accuracy"][-1] == model.evaluate(x[:5], y[:5])["accuracy"]
+    assert repr(history) == "History(epochs=4, keys=['loss', 'accuracy', 'val_loss', 'val_accuracy'])"
+
+
+def test_fit_is_reproducible_with_a_generator_and_order_matters():
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((30, 2)), rng.integers(0, 2, 30).astype(float)
+
+    def train(seed, shuffle):
+        model = two_two_one()
+        model.compile(loss="binary_crossentropy", optimizer=optimizers.SGD(0.5))
+        model.fit(x, y, epochs=3, batch_size=4, shuffle=shuffle, rng=np.random.default_rng(seed))
+        return np.concatenate([w.ravel() for w in model.get_weights()])
+
+    np.testing.assert_array_equal(train(1, True), train(1, True))
+    assert not np.allclose(train(1, True), train(2, True))
+    np.testing.assert_array_equal(train(1, False), train(2, False))  # no shuffle: the generator is unused
+
+
+def test_callback_can_stop_training():
+    class StopAfterTwo(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, model, epoch, logs):
+            self.seen.append((epoch, sorted(logs)))
+            if epoch == 1:
+                model.stop_training = True
+
+    model = two_two_one()
+    model.compile(loss="mse")
+    callback = StopAfterTwo()
+    history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=10, callbacks=[callback], shuffle=False)
+    assert history.epoch == [0, 1]
+    assert callback.seen == [(0, ["loss"]), (1, ["loss"])]
+
+
+def test_fit_learns_xor():
+    """The classic 2-2-1 success story: full-batch SGD with momentum separates XOR."""
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 1, 1, 0], dtype=float)
+    model = Sequential([layers.Dense(2, 4, "tanh", rng=np.random.default_rng(0)), layers.Dense(4, 1, "sigmoid", rng=np.random.default_rng(1))])
+    model.compile(loss="binary_crossentropy", optimizer=optimizers.SGD(0.5, momentum=0.9), metrics=["accuracy"])
+    history = model.fit(x, y, epochs=300, batch_size=4, shuffle=False)
+    assert history.history["accuracy"][-1] == 1.0
+    assert history.history["loss"][-1] < 0.1 < history.history["loss"][0]
+
+
+# --- fit against Keras's fit, float32 ----------------------------------------------
+
+FIT_CASES = {
+    "bce-sgd": ("sigmoid", "binary_crossentropy", keras.losses.BinaryCrossentropy(), dict(learning_rate=0.5), 1),
+    "bce-logits-momentum": ("linear", losses.BinaryCrossentropy(from_logits=True),
+                            keras.losses.BinaryCrossentropy(from_logits=True), dict(learning_rate=0.2, momentum=0.9), 1),
+    "mse-nesterov": ("linear", "mse", keras.losses.MeanSquaredError(), dict(learning_rate=0.05, momentum=0.8, nesterov=True), 2),
+    "sparse-cce-momentum": ("softmax", "sparse_categorical_crossentropy", keras.losses.SparseCategoricalCrossentropy(),
+                            dict(learning_rate=0.3, momentum=0.5), 3),
+}
+
+
+def fit_data(units, rng):
+    x = rng.standard_normal((32, 3)).astype(np.float32)
+    if units == 3:
+        return x, np.argmax(x, axis=1)
+    if units == 2:
+        return x, np.stack([x[:, 0] * x[:, 1], np.sin(x[:, 2])], axis=1).astype(np.float32)
+    return x, (x[:, 0] * x[:, 1] > 0).astype(np.float32)
+
+
+@pytest.mark.parametrize("case", FIT_CASES)
+def test_full_batch_fit_matches_keras(case):
+    output_activation, loss, keras_loss, sgd, units = FIT_CASES[case]
+    rng = np.random.default_rng(7)
+    x, y = fit_data(units, rng)
+    model = Sequential([layers.Dense(3, 5, "tanh", rng=rng, dtype="float32", bias_initializer="random_normal"),
+                        layers.Dense(5, units, output_activation, rng=rng, dtype="float32")])
+    keras_model = keras_bridge.to_keras(model)
+    model.compile(loss=loss, optimizer=optimizers.SGD(**sgd))
+    keras_model.compile(loss=keras_loss, optimizer=keras.optimizers.SGD(**sgd))
+    epochs = 6
+    ours = model.fit(x, y, epochs=epochs, batch_size=len(x), shuffle=False).history["loss"]
+    theirs = keras_model.fit(x, y, epochs=epochs, batch_size=len(x), shuffle=False, verbose=0).history["loss"]
+    # Keras logs the loss met during each epoch's step, nnlib the loss after it: shift by one
+    np.testing.assert_allclose(ours[:-1], theirs[1:], rtol=1e-5)
+    assert ours[-1] == pytest.approx(keras_model.evaluate(x, y, verbose=0), rel=1e-5)
+    assert ours[-1] < ours[0]
+    for mine, keras_weight in zip(model.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, keras_weight, rtol=1e-5, atol=1e-6)
+
+
+def test_mini_batch_fit_without_shuffle_matches_keras():
+    """Batches of 8 taken in order, the last one short (30 = 3 * 8 + 6)."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((30, 3)).astype(np.float32)
+    y = (x.sum(axis=1) > 0).astype(np.float32)
+    model = Sequential([layers.Dense(3, 4, "relu", rng=rng, dtype="float32", bias_initializer="random_normal"),
+                        layers.Dense(4, 1, "sigmoid", rng=rng, dtype="float32")])
+    keras_model = keras_bridge.to_keras(model)
+    model.compile(loss="binary_crossentropy", optimizer=optimizers.SGD(0.3, momentum=0.9))
+    keras_model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.SGD(0.3, momentum=0.9))
+    model.fit(x, y, epochs=3, batch_size=8, shuffle=False)
+    keras_model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
+    for mine, keras_weight in zip(model.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, keras_weight, rtol=1e-5, atol=1e-6)
+
+
+# --- bad input ---------------------------------------------------------------------
+
+def test_sequential_refuses_bad_layer_lists():
+    with pytest.raises(ValueError, match=r"Sequential expected at least one layer\. Received: an empty list"):
+        Sequential([])
+    with pytest.raises(TypeError, match=r"Sequential expected nnlib layers\. Received: str at position 1"):
+        Sequential([layers.Dense(2, 2), "relu"])
+    with pytest.raises(ValueError, match=r"expected each layer's in_features to equal the previous layer's units\. "
+                                         r"Received: Dense\(2, 3, activation='linear'\) followed by Dense\(2, 1, activation='linear'\)"):
+        Sequential([layers.Dense(2, 3), layers.Dense(2, 1)])
+
+
+def test_compile_refuses_unknown_loss_optimizer_and_metrics():
+    model = two_two_one()
+    with pytest.raises(ValueError, match=r"metrics expected only 'accuracy'\. Received: 'auc'"):
+        model.compile(metrics=["accuracy", "auc"])
+    with pytest.raises(ValueError, match=r"loss expected one of \[.*\]\. Received: loss='hinge'"):
+        model.compile(loss="hinge")
+    with pytest.raises(ValueError, match=r"optimizer expected an nnlib Optimizer or 'sgd'\. Received: 'adam'"):
+        model.compile(optimizer="adam")
+
+
+def test_fit_and_evaluate_refuse_bad_arguments():
+    model = two_two_one()
+    x, y = np.zeros((4, 2)), np.zeros(4)
+    with pytest.raises(RuntimeError, match=r"call compile\(loss=\.\.\., optimizer=\.\.\.\) before fit or evaluate"):
+        model.fit(x, y)
+    with pytest.raises(RuntimeError, match=r"before fit or evaluate"):
+        model.evaluate(x, y)
+    model.compile(loss="mse")
+    with pytest.raises(ValueError, match=r"fit expected as many targets as inputs\. Received: x has 4 rows, y has 3"):
+        model.fit(x, y[:3])
+    with pytest.raises(ValueError, match=r"epochs expected a positive integer\. Received: epochs=0"):
+        model.fit(x, y, epochs=0)
+    with pytest.raises(TypeError, match=r"batch_size expected a positive integer\. Received: 2\.0"):
+        model.fit(x, y, batch_size=2.0)
+    with pytest.raises(TypeError, match=r"rng expected a numpy\.random\.Generator .*Received: int"):
+        model.fit(x, y, rng=1)
+    with pytest.raises(TypeError, match=r"x expected an array of numbers\. Received: str"):
+        model.fit("x", y)
+    with pytest.raises(ValueError, match=r"batch_size expected a positive integer\. Received: batch_size=-1"):
+        model.predict(x, batch_size=-1)
+
+
+def test_set_weights_refuses_wrong_count_and_backward_refuses_wrong_shape():
+    model = two_two_one()
+    with pytest.raises(ValueError, match=r"set_weights expected 4 arrays\. Received: 3"):
+        model.set_weights(model.get_weights()[:3])
+    with pytest.raises(ValueError, match=r"dense\.set_weights expected kernel of shape \(2, 1\)\. Received: shape=\(1, 2\)"):
+        model.set_weights([np.zeros((2, 2)), np.zeros(2), np.zeros((1, 2)), np.zeros(1)])
+    model.forward(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"Dense layer 'dense' backward expected dout of shape \(3, 1\)\. Received: dout\.shape=\(3, 2\)"):
+        model.backward(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"Dense layer 'dense' expects input of shape \(batch, 2\)\. Received: x\.shape=\(3, 3\)"):
+        model.predict(np.zeros((3, 3)))
