@@ -38,11 +38,12 @@ class Callback:
 
 
 def accuracy(y_true, y_pred, loss=None) -> float:
-    """Accuracy as Keras's ``"accuracy"`` metric resolves it.
+    """Accuracy, resolved as Keras resolves its ``"accuracy"`` metric, with one difference.
 
-    One output column (or a 1-D output): binary accuracy, threshold 0.5 on probabilities
-    (0 on logits when ``loss`` is a from-logits cross-entropy). Several columns: argmax,
-    against integer labels or one-hot rows.
+    One output column (or a 1-D output): binary accuracy, threshold 0.5 on probabilities.
+    On logits (``loss`` a from-logits cross-entropy) the threshold is 0, the logit of 0.5;
+    Keras keeps 0.5 there, which is not what the threshold means. Several columns: argmax,
+    against integer labels (shape ``(batch,)`` or ``(batch, 1)``) or one-hot rows.
     """
     y_pred = np.asarray(y_pred)
     y_true = np.asarray(y_true)

@@ -83,6 +83,8 @@ def get(identifier) -> Optimizer:
     """Return an optimizer by name (``"sgd"``, Keras's defaults), or pass one through."""
     if isinstance(identifier, Optimizer):
         return identifier
-    if isinstance(identifier, str) and identifier.lower() == "sgd":
+    if not isinstance(identifier, str):
+        raise TypeError(f"optimizer expected an nnlib Optimizer or 'sgd'. Received: {identifier!r}")
+    if identifier.lower() == "sgd":
         return SGD()
     raise ValueError(f"optimizer expected an nnlib Optimizer or 'sgd'. Received: {identifier!r}")

@@ -138,5 +138,7 @@ def test_step_refuses_mismatched_arguments():
 def test_get_refuses_unknown_optimizers():
     with pytest.raises(ValueError, match=r"optimizer expected an nnlib Optimizer or 'sgd'\. Received: 'adam'"):
         optimizers.get("adam")
-    with pytest.raises(ValueError, match=r"optimizer expected an nnlib Optimizer or 'sgd'\. Received: None"):
+    with pytest.raises(TypeError, match=r"optimizer expected an nnlib Optimizer or 'sgd'\. Received: None"):
         optimizers.get(None)
+    with pytest.raises(TypeError, match=r"optimizer expected an nnlib Optimizer or 'sgd'\. Received: 123"):
+        optimizers.get(123)

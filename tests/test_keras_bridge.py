@@ -1,0 +1,184 @@
+"""Tests for nnlib.keras_bridge: Sequential models built and copied in both directions compute
+the same outputs as Keras in float32, layer by layer; bad input."""
+import numpy as np
+import pytest
+
+import nnlib  # noqa: F401  (before keras: sets the quiet TensorFlow environment)
+from nnlib import keras_bridge, layers
+from nnlib.layers.base import Layer
+from nnlib.model import Sequential
+
+import keras  # noqa: E402
+
+ARCHITECTURES = {
+    "tanh-sigmoid": lambda rng: [layers.Dense(4, 3, "tanh", rng=rng), layers.Dense(3, 1, "sigmoid", rng=rng)],
+    "relu-softmax": lambda rng: [layers.Dense(4, 6, "relu", rng=rng), layers.Dense(6, 3, "softmax", rng=rng)],
+    "activation-layers": lambda rng: [layers.Dense(4, 5, rng=rng, use_bias=False), layers.Activation("tanh"),
+                                      layers.Dense(5, 2, rng=rng), layers.Activation("softmax")],
+    "linear": lambda rng: [layers.Dense(4, 2, "linear", rng=rng, dtype="float32")],
+}
+
+
+def nnlib_model(name, seed=0):
+    rng = np.random.default_rng(seed)
+    model = Sequential(ARCHITECTURES[name](rng))
+    for layer in model.layers:  # non-zero biases, so that copying them matters
+        if "bias" in layer.params:
+            layer.params["bias"][...] = rng.standard_normal(layer.params["bias"].shape)
+    return model
+
+
+def keras_model(seed=0):
+    init = keras.initializers.RandomNormal(stddev=0.5, seed=seed)
+    return keras.Sequential([
+        keras.Input(shape=(4,)),
+        keras.layers.Dense(5, activation="relu", kernel_initializer=init, bias_initializer=init),
+        keras.layers.Activation("tanh"),
+        keras.layers.Dense(3, activation="softmax", use_bias=False, kernel_initializer=init),
+        keras.layers.Dense(2, kernel_initializer=init, bias_initializer=init),
+    ])
+
+
+def inputs(seed=1, n=16):
+    return np.random.default_rng(seed).standard_normal((n, 4)).astype(np.float32)
+
+
+# --- nnlib -> Keras ----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_to_keras_computes_the_same_function(name):
+    model = nnlib_model(name)
+    converted = keras_bridge.to_keras(model)
+    assert len(converted.layers) == len(model.layers)
+    for ours, theirs in zip(model.layers, converted.layers, strict=True):
+        assert theirs.activation.__name__ == ours.activation.name
+        if isinstance(ours, layers.Dense):
+            assert isinstance(theirs, keras.layers.Dense) and theirs.units == ours.units and theirs.use_bias == ours.use_bias
+        else:
+            assert isinstance(theirs, keras.layers.Activation)
+    for ours, theirs in zip(model.get_weights(), converted.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours.astype(np.float32), theirs)
+    x = inputs()
+    np.testing.assert_allclose(model.predict(x), converted.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["tanh-sigmoid", "activation-layers"])
+def test_layer_outputs_match_layer_by_layer(name):
+    model = nnlib_model(name)
+    converted = keras_bridge.to_keras(model)
+    x = inputs()
+    keras_outputs = keras_bridge.layer_outputs_model(converted).predict(x, verbose=0)
+    ours = model.layer_outputs(x)
+    assert len(keras_outputs) == len(ours) == len(model.layers)
+    for mine, theirs in zip(ours, keras_outputs, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+# --- Keras -> nnlib ----------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_from_keras_computes_the_same_function(dtype):
+    source = keras_model()
+    model = keras_bridge.from_keras(source, dtype=dtype)
+    assert [repr(layer) for layer in model.layers] == [
+        "Dense(4, 5, activation='relu')", "Activation('tanh')", "Dense(5, 3, activation='softmax')", "Dense(3, 2, activation='linear')"]
+    assert model.layers[2].use_bias is False
+    assert all(w.dtype == np.dtype(dtype) for w in model.get_weights())
+    for ours, theirs in zip(model.get_weights(), source.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    x = inputs()
+    np.testing.assert_allclose(model.predict(x), source.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_from_keras_accepts_a_functional_model():
+    inp = keras.Input(shape=(4,))
+    out = keras.layers.Dense(2, activation="sigmoid")(keras.layers.Dense(3, activation="tanh")(inp))
+    source = keras.Model(inp, out)
+    model = keras_bridge.from_keras(source)
+    x = inputs()
+    np.testing.assert_allclose(model.predict(x), source.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_round_trip_keeps_the_weights():
+    model = nnlib_model("relu-softmax")
+    back = keras_bridge.from_keras(keras_bridge.to_keras(model))
+    for ours, theirs in zip(model.get_weights(), back.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours.astype(np.float32), theirs)
+
+
+# --- copy_weights ------------------------------------------------------------------
+
+def test_copy_weights_in_both_directions():
+    model = nnlib_model("activation-layers")
+    converted = keras_bridge.to_keras(model)
+    x = inputs()
+
+    # Keras -> nnlib: perturb Keras, copy back, outputs agree again
+    converted.set_weights([w * 1.5 for w in converted.get_weights()])
+    assert not np.allclose(model.predict(x), converted.predict(x, verbose=0), rtol=1e-3)
+    keras_bridge.copy_weights(converted, model)
+    np.testing.assert_allclose(model.predict(x), converted.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+    # nnlib -> Keras
+    model.set_weights([-w for w in model.get_weights()])
+    keras_bridge.copy_weights(model, converted)
+    np.testing.assert_allclose(model.predict(x), converted.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_copy_weights_between_two_nnlib_models_writes_in_place():
+    source, target = nnlib_model("tanh-sigmoid", seed=1), nnlib_model("tanh-sigmoid", seed=2)
+    kernel = target.layers[0].params["kernel"]
+    keras_bridge.copy_weights(source, target)
+    assert target.layers[0].params["kernel"] is kernel
+    for ours, theirs in zip(source.get_weights(), target.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+# --- bad input ---------------------------------------------------------------------
+
+def test_to_keras_refuses_what_keras_cannot_express():
+    with pytest.raises(TypeError, match=r"to_keras expected an nnlib Sequential\. Received: Dense"):
+        keras_bridge.to_keras(layers.Dense(2, 2))
+    with pytest.raises(ValueError, match=r"to_keras expected activations Keras has \(\[.*\]\)\. Received: 'step' in Dense\(2, 1, activation='step'\)"):
+        keras_bridge.to_keras(Sequential([layers.Dense(2, 1, "step")]))
+    with pytest.raises(ValueError, match=r"to_keras expected the first layer to be Dense \(it fixes the input width\)\. Received: Activation\('relu'\)"):
+        keras_bridge.to_keras(Sequential([layers.Activation("relu"), layers.Dense(2, 1)]))
+
+    class Custom(Layer):
+        pass
+
+    with pytest.raises(TypeError, match=r"to_keras expected Dense or Activation layers\. Received: Custom"):
+        keras_bridge.to_keras(Sequential([layers.Dense(2, 2), Custom()]))
+
+
+def test_from_keras_refuses_what_nnlib_cannot_express():
+    with pytest.raises(TypeError, match=r"from_keras expected a Keras model\. Received: Sequential"):
+        keras_bridge.from_keras(nnlib_model("linear"))
+    with pytest.raises(ValueError, match=r"from_keras expected a built model \(start it with keras\.Input\(shape=\.\.\.\)\)\. Received: layer '.*' without weights"):
+        keras_bridge.from_keras(keras.Sequential([keras.layers.Dense(2)]))
+    with pytest.raises(TypeError, match=r"from_keras expected Dense or Activation layers\. Received: Dropout"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dropout(0.5)]))
+    with pytest.raises(ValueError, match=r"from_keras expected at least one Dense layer\. Received: \['Activation'\]"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Activation("relu")]))
+    with pytest.raises(ValueError, match=r"activation expected one of \[.*\]\. Received: activation='gelu'"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="gelu")]))
+
+
+def test_copy_weights_refuses_mismatched_models():
+    model = nnlib_model("tanh-sigmoid")
+    with pytest.raises(TypeError, match=r"copy_weights expected nnlib Sequential or Keras models\. Received: target of type list"):
+        keras_bridge.copy_weights(model, [])
+    with pytest.raises(TypeError, match=r"copy_weights expected nnlib Sequential or Keras models\. Received: source of type Dense"):
+        keras_bridge.copy_weights(model.layers[0], model)
+    with pytest.raises(ValueError, match=r"copy_weights expected the same number of layers with weights\. Received: 2 in source, 1 in target"):
+        keras_bridge.copy_weights(model, nnlib_model("linear"))
+    wider = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"copy_weights expected shapes \[\(3, 2\), \(2,\)\] for layer '.*'\. Received: \[\(3, 1\), \(1,\)\]"):
+        keras_bridge.copy_weights(model, wider)
+
+
+def test_layer_outputs_model_refuses_non_models_and_unbuilt_models():
+    with pytest.raises(TypeError, match=r"layer_outputs_model expected a Keras model\. Received: Sequential"):
+        keras_bridge.layer_outputs_model(nnlib_model("linear"))
+    with pytest.raises(ValueError, match=r"layer_outputs_model expected a built model with a keras\.Input\. Received: a model without inputs"):
+        keras_bridge.layer_outputs_model(keras.Sequential([keras.layers.Dense(2)]))
