@@ -52,7 +52,12 @@ def decision_boundary(predict_fn, X, y, *, ax=None, title=None, resolution: int 
     if scores.size != grid.shape[0]:
         raise ValueError(f"decision_boundary expected predict_fn to return one score per point. Received: shape {scores.shape}")
     scores = scores.reshape(grid_x.shape)
-    ax.contourf(grid_x, grid_y, scores, levels=20, cmap="RdBu_r", alpha=0.35)
+    # Probabilities get fixed colour limits, so a constant score is drawn as what it is
+    # (0.5 neutral, 1 red) rather than stretched over the whole colour map.
+    probabilities = scores.min() >= 0 and scores.max() <= 1
+    levels = np.linspace(0, 1, 21) if probabilities else 20
+    ax.contourf(grid_x, grid_y, scores, levels=levels, cmap="RdBu_r", alpha=0.35, vmin=0 if probabilities else None,
+                vmax=1 if probabilities else None)
     if scores.min() < threshold < scores.max():
         ax.contour(grid_x, grid_y, scores, levels=[threshold], colors="black", linewidths=1.5)
     for label, marker in zip(np.unique(y), itertools.cycle("os^vD")):
