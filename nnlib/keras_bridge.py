@@ -24,29 +24,64 @@ def seed_backend(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def _keras_layer(layer):
+def _keras_layer(layer, dtype):
     if isinstance(layer, nn_layers.Dense):
         if layer.activation.name not in _KERAS_ACTIVATIONS:
             raise ValueError(
                 f"to_keras expected activations Keras has ({sorted(_KERAS_ACTIVATIONS)}). "
                 f"Received: {layer.activation.name!r} in {layer!r}"
             )
-        return keras.layers.Dense(layer.units, activation=layer.activation.name, use_bias=layer.use_bias)
+        return keras.layers.Dense(layer.units, activation=layer.activation.name, use_bias=layer.use_bias, dtype=dtype)
     if isinstance(layer, nn_layers.Activation):
-        return keras.layers.Activation(layer.activation.name)
+        return keras.layers.Activation(layer.activation.name, dtype=dtype)
     raise TypeError(f"to_keras expected Dense or Activation layers. Received: {type(layer).__name__}")
 
 
-def to_keras(model: Sequential) -> keras.Sequential:
-    """A ``keras.Sequential`` with the same layers and (float32) weights as ``model``."""
+def to_keras(model: Sequential, dtype: str = "float32") -> keras.Sequential:
+    """A ``keras.Sequential`` with the same layers and weights as ``model``.
+
+    ``dtype="float64"`` builds a float64 Keras model, for comparisons with float64 nnlib
+    layers (the default) at tolerances near machine precision (chapter 06).
+    """
     if not isinstance(model, Sequential):
         raise TypeError(f"to_keras expected an nnlib Sequential. Received: {type(model).__name__}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"to_keras expected dtype 'float32' or 'float64'. Received: dtype={dtype!r}")
     first = model.layers[0]
     if not hasattr(first, "in_features"):
         raise ValueError(f"to_keras expected the first layer to be Dense (it fixes the input width). Received: {first!r}")
-    keras_model = keras.Sequential([keras.Input(shape=(first.in_features,))] + [_keras_layer(layer) for layer in model.layers])
+    keras_model = keras.Sequential(
+        [keras.Input(shape=(first.in_features,), dtype=dtype)] + [_keras_layer(layer, dtype) for layer in model.layers]
+    )
     copy_weights(model, keras_model)
     return keras_model
+
+
+def tape_gradients(keras_model, loss, x, y) -> tuple[float, list[np.ndarray]]:
+    """Loss and gradients of a Keras model on ``(x, y)`` by ``tf.GradientTape`` (chapters 06, 12).
+
+    ``loss`` is a Keras loss object or name (``"mse"``, ``"binary_crossentropy"``, ...); a name
+    computes in the model's dtype, while a loss object computes in its own (float32 unless
+    given ``dtype=``).
+    Returns ``(loss_value, grads)`` with ``grads`` as NumPy arrays in the order of
+    ``keras_model.trainable_weights`` (kernel, bias per Dense layer), the order of
+    :meth:`nnlib.model.Sequential.parameters`.
+    """
+    if not isinstance(keras_model, keras.Model):
+        raise TypeError(f"tape_gradients expected a Keras model. Received: {type(keras_model).__name__}")
+    if isinstance(loss, str):
+        # the function form computes in the inputs' dtype (a Loss object would cast to
+        # float32); its per-sample values are averaged below, as the default reduction does
+        loss = keras.losses.get(loss)
+    elif not callable(loss):
+        raise TypeError(f"tape_gradients expected a Keras loss or its name. Received: {loss!r}")
+    dtype = keras_model.trainable_weights[0].dtype if keras_model.trainable_weights else "float32"
+    x = tf.convert_to_tensor(np.asarray(x), dtype=dtype)
+    y = tf.convert_to_tensor(np.asarray(y), dtype=dtype)
+    with tf.GradientTape() as tape:
+        value = tf.reduce_mean(loss(y, keras_model(x, training=True)))  # a no-op on a reduced loss
+    grads = tape.gradient(value, keras_model.trainable_weights)
+    return float(value), [np.asarray(grad) for grad in grads]
 
 
 def from_keras(keras_model, dtype: str = "float64") -> Sequential:

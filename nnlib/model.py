@@ -145,6 +145,37 @@ class Sequential:
             layer.set_weights(weights[position:position + count])
             position += count
 
+    def compute_gradients(self, x, y) -> tuple[float, list[np.ndarray]]:
+        """Loss and gradients on ``(x, y)`` without updating anything (chapters 06, 11, 12).
+
+        One forward pass in training mode, the compiled loss, one backward pass. Returns
+        ``(loss, grads)`` with ``grads`` in the order of :meth:`parameters`; every layer's
+        ``grads`` dict holds the same arrays afterwards.
+        """
+        self._require_compiled()
+        x = as_float_array(x, "x")
+        y = np.asarray(y)
+        if len(x) != len(y):
+            raise ValueError(f"compute_gradients expected as many targets as inputs. Received: x has {len(x)} rows, y has {len(y)}")
+        predictions = self.forward(x, training=True)
+        value = self.loss(y, predictions)
+        self.backward(self.loss.gradient(y, predictions))
+        return value, self.gradients()
+
+    def gradient_norms(self, key: str = "kernel") -> np.ndarray:
+        """The L2 (Frobenius) norm of ``grads[key]`` of every layer that has ``key``, first layer first.
+
+        Reads the gradients of the last :meth:`backward`; chapters 11 and 12 plot them
+        layer by layer.
+        """
+        layers = [layer for layer in self.layers if key in layer.params]
+        if not layers:
+            raise ValueError(f"gradient_norms expected layers with a parameter {key!r}. Received: {self!r}")
+        missing = [layer.name for layer in layers if key not in layer.grads]
+        if missing:
+            raise RuntimeError("gradient_norms called before backward (or compute_gradients)")
+        return np.array([np.linalg.norm(layer.grads[key]) for layer in layers])
+
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 

@@ -134,3 +134,91 @@ def network_diagram(layer_sizes, *, ax=None, title=None, layer_names=None, max_d
     if title:
         ax.set_title(title)
     return ax
+
+
+def optimizer_paths(objective, paths, *, ax=None, title=None, xlim=None, ylim=None, levels: int = 30,
+                    log_levels: bool = False):
+    """Contours of a 2-D objective with the path of each optimizer drawn on top (chapter 10).
+
+    Parameters
+    ----------
+    objective : object with ``value(w)`` for ``w`` of shape ``(..., 2)``
+        Such as :class:`nnlib.objectives.Quadratic` or :class:`nnlib.objectives.Rosenbrock`.
+    paths : dict of str to ndarray (T, 2)
+        One path per optimizer, for example from :func:`nnlib.objectives.run_optimizer`.
+        Points that are not finite (a diverged run) are not drawn.
+    xlim, ylim : pair of float, optional
+        The window; by default it covers the finite points of every path and the minimum.
+    log_levels : bool, default False
+        Space the contour levels geometrically, which shows a flat valley floor
+        (Rosenbrock's) better.
+    """
+    if not callable(getattr(objective, "value", None)):
+        raise TypeError(f"optimizer_paths expected an objective with a value method. Received: {type(objective).__name__}")
+    if not isinstance(paths, dict) or not paths:
+        raise TypeError(f"optimizer_paths expected a non-empty dict of name -> (T, 2) array. Received: {type(paths).__name__}")
+    paths = {name: as_float_array(path, f"paths[{name!r}]", ndim=2) for name, path in paths.items()}
+    for name, path in paths.items():
+        if path.shape[1] != 2:
+            raise ValueError(f"optimizer_paths expected paths of shape (T, 2). Received: paths[{name!r}].shape={path.shape}")
+    levels = positive_int(levels, "levels")
+    finite = np.concatenate([path[np.all(np.isfinite(path), axis=1)] for path in paths.values()]
+                            + [np.atleast_2d(getattr(objective, "minimum", np.zeros(2)))])
+    lo, hi = finite.min(axis=0), finite.max(axis=0)
+    pad = 0.1 * (hi - lo) + 0.1
+    xlim = xlim or (lo[0] - pad[0], hi[0] + pad[0])
+    ylim = ylim or (lo[1] - pad[1], hi[1] + pad[1])
+    ax = _axes(ax)
+    grid_x, grid_y = np.meshgrid(np.linspace(*xlim, 300), np.linspace(*ylim, 300))
+    values = objective.value(np.stack([grid_x, grid_y], axis=-1))
+    if log_levels:
+        positive = values[values > 0]
+        contour_levels = np.geomspace(positive.min(), values.max(), levels)
+    else:
+        contour_levels = np.linspace(values.min(), values.max(), levels)
+    ax.contour(grid_x, grid_y, values, levels=contour_levels, cmap="Greys", linewidths=0.6)
+    for name, path in paths.items():
+        shown = path[np.all(np.isfinite(path), axis=1)]
+        line, = ax.plot(shown[:, 0], shown[:, 1], marker=".", markersize=3, linewidth=1.2, label=name)
+        ax.plot(*shown[-1], marker="o", color=line.get_color(), markeredgecolor="black")
+    start = next(iter(paths.values()))[0]
+    ax.plot(*start, marker="s", color="black", linestyle="none", label="start")
+    if hasattr(objective, "minimum"):
+        ax.plot(*objective.minimum, marker="*", markersize=12, color="gold", markeredgecolor="black",
+                linestyle="none", label="minimum")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+    ax.legend(loc="best", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def layer_gradient_norms(norms, *, ax=None, title=None, log: bool = True, xlabel: str = "layer",
+                         ylabel: str = "gradient norm"):
+    """One line per model of a per-layer quantity such as gradient norms (chapters 11, 12).
+
+    Parameters
+    ----------
+    norms : dict of str to sequence of float
+        For each model, one value per layer, first layer first (layer 1 is the input side),
+        for example from :meth:`nnlib.model.Sequential.gradient_norms`.
+    log : bool, default True
+        A logarithmic y-axis, on which geometric growth or decay is a straight line.
+    """
+    if not isinstance(norms, dict) or not norms:
+        raise TypeError(f"layer_gradient_norms expected a non-empty dict of name -> sequence. Received: {type(norms).__name__}")
+    ax = _axes(ax)
+    for (name, values), marker in zip(norms.items(), itertools.cycle("os^vD")):
+        values = as_float_array(values, f"norms[{name!r}]", ndim=1)
+        ax.plot(np.arange(1, len(values) + 1), values, marker=marker, label=name)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="best", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -182,3 +182,41 @@ def test_layer_outputs_model_refuses_non_models_and_unbuilt_models():
         keras_bridge.layer_outputs_model(nnlib_model("linear"))
     with pytest.raises(ValueError, match=r"layer_outputs_model expected a built model with a keras\.Input\. Received: a model without inputs"):
         keras_bridge.layer_outputs_model(keras.Sequential([keras.layers.Dense(2)]))
+
+
+# --- float64 models and tape gradients ------------------------------------------------
+
+def test_to_keras_in_float64_agrees_to_machine_precision():
+    rng = np.random.default_rng(21)
+    model = Sequential([layers.Dense(3, 5, "tanh", rng=rng), layers.Dense(5, 2, "softmax", rng=rng)])
+    keras_model = keras_bridge.to_keras(model, dtype="float64")
+    assert all(w.dtype == "float64" for w in keras_model.weights)
+    x = rng.standard_normal((7, 3))
+    np.testing.assert_allclose(keras_model(x).numpy(), model.predict(x), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", ["mse", "binary_crossentropy"])
+def test_tape_gradients_match_nnlib_backprop(loss):
+    rng = np.random.default_rng(22)
+    model = Sequential([layers.Dense(4, 6, "relu", rng=rng), layers.Dense(6, 1, "sigmoid", rng=rng)])
+    model.compile(loss=loss)
+    x, y = rng.standard_normal((9, 4)), (rng.random((9, 1)) > 0.5).astype(float)
+    value, grads = model.compute_gradients(x, y)
+    keras_value, keras_grads = keras_bridge.tape_gradients(keras_bridge.to_keras(model, dtype="float64"), loss, x, y)
+    assert keras_value == pytest.approx(value, rel=1e-12)
+    for grad, keras_grad in zip(grads, keras_grads):
+        np.testing.assert_allclose(keras_grad, grad, rtol=1e-10, atol=1e-14)
+    # a Loss object works too (it computes in float32 unless told otherwise)
+    keras_value, _ = keras_bridge.tape_gradients(keras_bridge.to_keras(model), keras.losses.get(loss) if loss == "mse" else keras.losses.BinaryCrossentropy(), x, y)
+    assert keras_value == pytest.approx(value, rel=1e-5)
+
+
+def test_to_keras_and_tape_gradients_refuse_bad_arguments():
+    rng = np.random.default_rng(23)
+    model = Sequential([layers.Dense(2, 1, rng=rng)])
+    with pytest.raises(ValueError, match=r"to_keras expected dtype 'float32' or 'float64'\. Received: dtype='float16'"):
+        keras_bridge.to_keras(model, dtype="float16")
+    with pytest.raises(TypeError, match=r"tape_gradients expected a Keras model\. Received: Sequential"):
+        keras_bridge.tape_gradients(model, "mse", np.zeros((1, 2)), np.zeros((1, 1)))
+    with pytest.raises(TypeError, match=r"tape_gradients expected a Keras loss or its name\. Received: 3"):
+        keras_bridge.tape_gradients(keras_bridge.to_keras(model), 3, np.zeros((1, 2)), np.zeros((1, 1)))

@@ -20,6 +20,10 @@ GRAD_TOL = 1e-5
 # (nnlib class, Keras class, from_logits, kind of y_true)
 CASES = [
     (losses.MeanSquaredError, keras.losses.MeanSquaredError, None, "real"),
+    (losses.MeanAbsoluteError, keras.losses.MeanAbsoluteError, None, "real"),
+    (losses.Huber, keras.losses.Huber, None, "real"),
+    (losses.KLDivergence, keras.losses.KLDivergence, None, "distribution"),
+    (losses.Hinge, keras.losses.Hinge, None, "signs"),
     (losses.BinaryCrossentropy, keras.losses.BinaryCrossentropy, False, "binary"),
     (losses.BinaryCrossentropy, keras.losses.BinaryCrossentropy, True, "binary"),
     (losses.CategoricalCrossentropy, keras.losses.CategoricalCrossentropy, False, "one_hot"),
@@ -34,6 +38,12 @@ def make_data(kind, from_logits, rng, batch=6, width=4, dtype=np.float64):
     """Targets and predictions away from the probability clip (0.05 <= p <= 0.95)."""
     if kind == "real":
         y_true, y_pred = rng.standard_normal((batch, width)), rng.standard_normal((batch, width))
+    elif kind == "distribution":
+        y_true = rng.dirichlet(np.ones(width), batch)
+        y_pred = rng.uniform(0.05, 0.95, (batch, width))
+    elif kind == "signs":
+        y_true = rng.choice([-1.0, 1.0], (batch, width))
+        y_pred = rng.standard_normal((batch, width)) * 2
     elif kind == "binary":
         y_true = rng.integers(0, 2, (batch, width)).astype(float)
         y_pred = rng.standard_normal((batch, width)) * 2 if from_logits else rng.uniform(0.05, 0.95, (batch, width))
@@ -298,7 +308,62 @@ def test_from_logits_must_be_a_bool(cls):
 
 
 def test_get_refuses_unknown_names():
-    with pytest.raises(ValueError, match=r"loss expected one of \[.*'mse'.*\]\. Received: loss='hinge'"):
-        losses.get("hinge")
+    with pytest.raises(ValueError, match=r"loss expected one of \[.*'mse'.*\]\. Received: loss='log_cosh'"):
+        losses.get("log_cosh")
     with pytest.raises(TypeError, match=r"loss expected one of \[.*\]\. Received: None"):
         losses.get(None)
+
+
+# --- the regression and margin losses by hand, reductions ---------------------------
+
+def test_mean_absolute_error_and_huber_by_hand():
+    assert losses.mean_absolute_error([[0.0, 0.0]], [[1.0, -3.0]]) == 2.0
+    np.testing.assert_array_equal(losses.mean_absolute_error_gradient([[0.0, 0.0, 0.0]], [[1.0, -3.0, 0.0]]), [[1 / 3, -1 / 3, 0.0]])
+    # quadratic inside |e| <= delta, linear outside, continuous at the seam
+    assert losses.huber([0.0], [0.5]) == pytest.approx(0.125)
+    assert losses.huber([0.0], [3.0]) == pytest.approx(3.0 - 0.5)
+    assert losses.huber([0.0], [3.0], delta=2.0) == pytest.approx(2.0 * 3.0 - 2.0)
+    np.testing.assert_allclose(losses.huber_gradient([[0.0, 0.0]], [[0.5, -3.0]]), [[0.5 / 2, -1.0 / 2]])
+    assert losses.Huber(delta=2.0)([0.0], [3.0]) == losses.huber([0.0], [3.0], delta=2.0)
+
+
+def test_kl_divergence_and_hinge_by_hand():
+    assert losses.kl_divergence([[0.5, 0.5]], [[0.5, 0.5]]) == 0.0
+    # the zero target is clipped to 1e-7, which adds 1e-7 * log(1e-7 / 0.75) ~ -1.6e-6
+    assert losses.kl_divergence([[1.0, 0.0]], [[0.25, 0.75]]) == pytest.approx(np.log(4.0) + 1e-7 * np.log(1e-7 / 0.75), rel=1e-9)
+    # hinge: {0, 1} labels become {-1, 1}; a margin of at least 1 costs nothing
+    assert losses.hinge([[1.0, -1.0]], [[2.0, 0.5]]) == pytest.approx((0.0 + 1.5) / 2)
+    assert losses.hinge([[1.0, 0.0]], [[2.0, 0.5]]) == losses.hinge([[1.0, -1.0]], [[2.0, 0.5]])
+    np.testing.assert_array_equal(losses.hinge_gradient([[1.0, -1.0]], [[2.0, 0.5]]), [[0.0, 0.5]])
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+@pytest.mark.parametrize("cls, keras_cls, from_logits, kind", CASES, ids=CASE_IDS)
+def test_reductions_match_keras(cls, keras_cls, from_logits, kind, reduction):
+    rng = np.random.default_rng(6)
+    y_true, y_pred = make_data(kind, from_logits, rng, batch=8, width=3, dtype=np.float32)
+    kwargs = {} if from_logits is None else {"from_logits": from_logits}
+    loss, keras_loss = cls(reduction=reduction, **kwargs), keras_cls(reduction=reduction, **kwargs)
+    prediction = tf.Variable(y_pred)
+    with tf.GradientTape() as tape:
+        keras_value = keras_loss(y_true, prediction)
+        total = tf.reduce_sum(keras_value)
+    np.testing.assert_allclose(loss(y_true, y_pred), keras_value.numpy(), rtol=1e-5, atol=1e-6)
+    # with "none" nnlib's gradient is that of the sum of the per-sample losses
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred), tape.gradient(total, prediction).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_none_reduction_keeps_one_value_per_sample():
+    values = losses.MeanSquaredError(reduction="none")(np.zeros((4, 3)), np.ones((4, 3)))
+    assert values.shape == (4,)
+    np.testing.assert_array_equal(values, np.ones(4))
+    assert repr(losses.Huber(delta=2.0, reduction="sum")) == "Huber(delta=2.0, reduction='sum')"
+
+
+def test_bad_reduction_and_delta_are_refused():
+    with pytest.raises(ValueError, match=r"reduction expected one of \['none', 'sum', 'sum_over_batch_size'\]\. Received: reduction='mean_of_means'"):
+        losses.MeanSquaredError(reduction="mean_of_means")
+    with pytest.raises(ValueError, match=r"delta expected a finite number > 0\. Received: delta=0\.0"):
+        losses.Huber(delta=0.0)
+    with pytest.raises(ValueError, match=r"delta expected a finite number > 0\. Received: delta=-1\.0"):
+        losses.huber([0.0], [1.0], delta=-1.0)

@@ -154,3 +154,44 @@ def test_network_diagram_refuses_bad_arguments():
         plotting.network_diagram([2, 1], layer_names=["only"])
     with pytest.raises(ValueError, match=r"max_drawn expected a positive integer\. Received: max_drawn=0"):
         plotting.network_diagram([2, 1], max_drawn=0)
+
+
+# --- optimizer_paths and layer_gradient_norms ------------------------------------------
+
+def test_optimizer_paths_draws_contours_and_one_line_per_path():
+    from nnlib import objectives
+
+    bowl = objectives.Quadratic((1.0, 10.0))
+    paths = {"a": np.array([[1.0, 1.0], [0.5, 0.2], [0.1, 0.0]]), "b": np.array([[1.0, 1.0], [np.inf, np.nan]])}
+    ax = plotting.optimizer_paths(bowl, paths, title="paths")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert {"a", "b", "start", "minimum"} <= set(labels)
+    assert any(isinstance(c, ContourSet) for c in ax.collections)
+    assert ax.get_title() == "paths" and ax.get_xlabel() and ax.get_ylabel()
+    line_b = next(line for line in ax.get_lines() if line.get_label() == "b")
+    assert len(line_b.get_xdata()) == 1  # the diverged point is not drawn
+    ax = plotting.optimizer_paths(objectives.Rosenbrock(), {"a": paths["a"]}, log_levels=True, xlim=(-2, 2), ylim=(-1, 3))
+    assert ax.get_xlim() == (-2, 2)
+
+
+def test_layer_gradient_norms_one_line_per_model_on_a_log_axis():
+    ax = plotting.layer_gradient_norms({"sigmoid": [1e-6, 1e-4, 1e-2], "relu": [0.1, 0.2, 0.3]}, title="norms")
+    assert [line.get_label() for line in ax.get_lines()] == ["sigmoid", "relu"]
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [1, 2, 3])
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "layer" and ax.get_ylabel() == "gradient norm"
+    assert plotting.layer_gradient_norms({"x": [1.0, 2.0]}, log=False).get_yscale() == "linear"
+
+
+def test_optimizer_paths_and_layer_gradient_norms_refuse_bad_arguments():
+    from nnlib import objectives
+
+    with pytest.raises(TypeError, match=r"optimizer_paths expected an objective with a value method\. Received: int"):
+        plotting.optimizer_paths(3, {"a": np.zeros((2, 2))})
+    with pytest.raises(TypeError, match=r"optimizer_paths expected a non-empty dict"):
+        plotting.optimizer_paths(objectives.Quadratic(), {})
+    with pytest.raises(ValueError, match=r"optimizer_paths expected paths of shape \(T, 2\)\. Received: paths\['a'\]\.shape=\(2, 3\)"):
+        plotting.optimizer_paths(objectives.Quadratic(), {"a": np.zeros((2, 3))})
+    with pytest.raises(TypeError, match=r"layer_gradient_norms expected a non-empty dict"):
+        plotting.layer_gradient_norms([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"norms\['a'\] expected a 1-D array"):
+        plotting.layer_gradient_norms({"a": np.zeros((2, 2))})
