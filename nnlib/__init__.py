@@ -26,6 +26,7 @@ for _name, _value in (
 from nnlib import (  # noqa: E402  (the environment must be set first)
     activations,
     autodiff,
+    callbacks,
     clipping,
     datasets,
     gradcheck,
@@ -36,6 +37,9 @@ from nnlib import (  # noqa: E402  (the environment must be set first)
     optimizers,
     perceptron,
     plotting,
+    preprocessing,
+    regularizers,
+    schedules,
 )
 from nnlib.model import History, Sequential  # noqa: E402
 from nnlib.seeding import default_rng, seed_everything  # noqa: E402
@@ -47,6 +51,7 @@ __all__ = [
     "Sequential",
     "activations",
     "autodiff",
+    "callbacks",
     "clipping",
     "datasets",
     "default_rng",
@@ -58,5 +63,8 @@ __all__ = [
     "optimizers",
     "perceptron",
     "plotting",
+    "preprocessing",
+    "regularizers",
+    "schedules",
     "seed_everything",
 ]

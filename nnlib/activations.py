@@ -7,9 +7,11 @@ last axis) and knows how to pull a gradient back through itself:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from nnlib._validation import as_float_array, one_of
+from nnlib._validation import as_float_array, one_of, positive_float
 
 
 def linear(z):
@@ -43,6 +45,48 @@ def relu(z):
     """Rectified linear unit, :math:`\\max(0, z)`."""
     z = as_float_array(z, "z")
     return np.maximum(z, 0).astype(z.dtype)
+
+
+def leaky_relu(z, negative_slope: float = 0.2):
+    """Leaky ReLU, :math:`z` for :math:`z > 0` else :math:`\\alpha z`; Keras's default slope is 0.2."""
+    z = as_float_array(z, "z")
+    return np.where(z > 0, z, negative_slope * z).astype(z.dtype)
+
+
+def elu(z, alpha: float = 1.0):
+    r"""Exponential linear unit, :math:`z` for :math:`z > 0` else :math:`\alpha(e^z - 1)`."""
+    z = as_float_array(z, "z")
+    return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0))).astype(z.dtype)
+
+
+def _normal_cdf(z):
+    from scipy.special import ndtr  # scipy comes with scikit-learn
+
+    return ndtr(z).astype(z.dtype)
+
+
+def gelu(z, approximate: bool = False):
+    r"""Gaussian error linear unit :math:`z\,\Phi(z)` (Keras's default, exact form).
+
+    With ``approximate=True``, the tanh form
+    :math:`\tfrac12 z\bigl(1 + \tanh(\sqrt{2/\pi}(z + 0.044715 z^3))\bigr)`.
+    """
+    z = as_float_array(z, "z")
+    if approximate:
+        return 0.5 * z * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z**3)))
+    return z * _normal_cdf(z)
+
+
+def silu(z):
+    r"""SiLU, also called swish: :math:`z\,\sigma(z)`."""
+    z = as_float_array(z, "z")
+    return z * sigmoid(z)
+
+
+def softplus(z):
+    r"""Softplus :math:`\log(1 + e^z)`, a smooth ReLU, computed without overflow."""
+    z = as_float_array(z, "z")
+    return np.logaddexp(0, z).astype(z.dtype)
 
 
 def softmax(z, axis: int = -1):
@@ -155,6 +199,96 @@ class ReLU(Activation):
         return (z > 0).astype(z.dtype)
 
 
+class LeakyReLU(Activation):
+    r"""Derivative 1 for :math:`z > 0`, else the slope :math:`\alpha` (Keras's default 0.2)."""
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.2):
+        self.negative_slope = positive_float(negative_slope, "negative_slope", allow_zero=True)
+
+    def forward(self, z):
+        return leaky_relu(z, self.negative_slope)
+
+    def derivative(self, z):
+        z = as_float_array(z, "z")
+        return np.where(z > 0, 1.0, self.negative_slope).astype(z.dtype)
+
+    def __repr__(self):
+        return f"Activation('leaky_relu', negative_slope={self.negative_slope})"
+
+
+class ELU(Activation):
+    r"""Derivative 1 for :math:`z > 0`, else :math:`\alpha e^z`."""
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = positive_float(alpha, "alpha")
+
+    def forward(self, z):
+        return elu(z, self.alpha)
+
+    def derivative(self, z):
+        z = as_float_array(z, "z")
+        return np.where(z > 0, 1.0, self.alpha * np.exp(np.minimum(z, 0))).astype(z.dtype)
+
+    def __repr__(self):
+        return f"Activation('elu', alpha={self.alpha})"
+
+
+class GELU(Activation):
+    r"""Exact form: :math:`\Phi(z) + z\,\varphi(z)` with :math:`\varphi` the standard normal density."""
+
+    name = "gelu"
+
+    def __init__(self, approximate: bool = False):
+        if not isinstance(approximate, bool):
+            raise TypeError(f"approximate expected True or False. Received: {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, z):
+        return gelu(z, self.approximate)
+
+    def derivative(self, z):
+        z = as_float_array(z, "z")
+        if self.approximate:
+            c = math.sqrt(2.0 / math.pi)
+            t = np.tanh(c * (z + 0.044715 * z**3))
+            return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t**2) * c * (1.0 + 3 * 0.044715 * z**2)
+        density = np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
+        return _normal_cdf(z) + z * density
+
+    def __repr__(self):
+        return f"Activation('gelu', approximate={self.approximate})"
+
+
+class SiLU(Activation):
+    r""":math:`\sigma(z)\bigl(1 + z(1 - \sigma(z))\bigr)`."""
+
+    name = "silu"
+
+    def forward(self, z):
+        return silu(z)
+
+    def derivative(self, z):
+        z = as_float_array(z, "z")
+        s = sigmoid(z)
+        return s * (1.0 + z * (1.0 - s))
+
+
+class Softplus(Activation):
+    r"""Its derivative is the sigmoid, :math:`\sigma(z)`."""
+
+    name = "softplus"
+
+    def forward(self, z):
+        return softplus(z)
+
+    def derivative(self, z):
+        return sigmoid(z)
+
+
 class Softmax(Activation):
     r"""Softmax over the last axis.
 
@@ -182,7 +316,8 @@ class Softmax(Activation):
         return s * (dout - np.sum(dout * s, axis=-1, keepdims=True))
 
 
-_REGISTRY = {cls.name: cls for cls in (Linear, Step, Sigmoid, Tanh, ReLU, Softmax)}
+_REGISTRY = {cls.name: cls for cls in (Linear, Step, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Softmax)}
+_REGISTRY["swish"] = SiLU  # Keras's other name for it
 
 
 def get(identifier) -> Activation:

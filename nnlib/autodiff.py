@@ -235,7 +235,7 @@ class Node:
 
     def mean(self, axis: int | tuple | None = None, keepdims: bool = False) -> Node:
         total = self.sum(axis=axis, keepdims=keepdims)
-        return total * (total.size / self.size)
+        return total * (total.size / self.size)  # divide by the number of elements averaged into each entry
 
     # --- reverse sweep --------------------------------------------------------------------
 

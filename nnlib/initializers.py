@@ -61,6 +61,23 @@ def ones(shape, rng=None):
     return np.ones(_shape(shape))
 
 
+def constant(value: float = 0.0):
+    """An initialiser that fills every entry with ``value`` (``keras.initializers.Constant``).
+
+    Unlike the others this is a factory: ``constant(0.1)`` returns the ``(shape, rng)`` function.
+    Chapter 17 uses it to show that identical weights never become different.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise TypeError(f"constant expected a finite real value. Received: {value!r}")
+    value = float(value)
+
+    def initializer(shape, rng=None):
+        return np.full(_shape(shape), value)
+
+    initializer.__name__ = f"constant({value})"
+    return initializer
+
+
 def random_normal(shape, rng=None, *, stddev: float = 0.05):
     """Normal(0, stddev²); Keras's default stddev is 0.05."""
     stddev = positive_float(stddev, "stddev")
@@ -108,10 +125,19 @@ def lecun_normal(shape, rng=None):
     return _truncated_normal(_shape(shape), stddev, generator(rng))
 
 
+def lecun_uniform(shape, rng=None):
+    r"""Uniform(-l, l) with :math:`l = \sqrt{3/\text{fan\_in}}` (variance :math:`1/\text{fan\_in}`)."""
+    fan_in, _ = compute_fans(shape)
+    limit = math.sqrt(3.0 / fan_in)
+    return generator(rng).uniform(-limit, limit, _shape(shape))
+
+
 _REGISTRY = {
     f.__name__: f
-    for f in (zeros, ones, random_normal, random_uniform, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_normal)
+    for f in (zeros, ones, random_normal, random_uniform, glorot_uniform, glorot_normal, he_uniform, he_normal,
+              lecun_normal, lecun_uniform)
 }
+_REGISTRY["constant"] = constant()  # Keras's Constant() default, 0
 
 
 def get(identifier):

@@ -12,10 +12,11 @@ import nnlib  # noqa: F401  (sets the quiet TensorFlow environment before the im
 import keras
 import tensorflow as tf
 
+from nnlib import activations
 from nnlib import layers as nn_layers
 from nnlib.model import Sequential
 
-_KERAS_ACTIVATIONS = {"linear", "sigmoid", "tanh", "relu", "softmax"}
+_KERAS_ACTIVATIONS = {"linear", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu", "gelu", "silu", "softplus"}
 
 
 def seed_backend(seed: int) -> None:
@@ -26,15 +27,30 @@ def seed_backend(seed: int) -> None:
 
 def _keras_layer(layer, dtype):
     if isinstance(layer, nn_layers.Dense):
-        if layer.activation.name not in _KERAS_ACTIVATIONS:
+        # Keras's activation names carry no arguments: only nnlib's defaults (which are Keras's) cross
+        if layer.activation.name not in _KERAS_ACTIVATIONS or repr(layer.activation) != repr(activations.get(layer.activation.name)):
             raise ValueError(
                 f"to_keras expected activations Keras has ({sorted(_KERAS_ACTIVATIONS)}). "
-                f"Received: {layer.activation.name!r} in {layer!r}"
+                f"Received: {layer.activation!r} in {layer!r}"
             )
-        return keras.layers.Dense(layer.units, activation=layer.activation.name, use_bias=layer.use_bias, dtype=dtype)
+        return keras.layers.Dense(layer.units, activation=layer.activation.name, use_bias=layer.use_bias, dtype=dtype,
+                                  kernel_regularizer=_keras_regularizer(layer.kernel_regularizer),
+                                  bias_regularizer=_keras_regularizer(layer.bias_regularizer))
     if isinstance(layer, nn_layers.Activation):
         return keras.layers.Activation(layer.activation.name, dtype=dtype)
-    raise TypeError(f"to_keras expected Dense or Activation layers. Received: {type(layer).__name__}")
+    if isinstance(layer, nn_layers.Dropout):
+        return keras.layers.Dropout(layer.rate, dtype=dtype)
+    if isinstance(layer, nn_layers.BatchNormalization):
+        return keras.layers.BatchNormalization(momentum=layer.momentum, epsilon=layer.epsilon, center=layer.center,
+                                               scale=layer.scale, dtype=dtype)
+    raise TypeError(f"to_keras expected Dense, Activation, Dropout or BatchNormalization layers. Received: {type(layer).__name__}")
+
+
+def _keras_regularizer(regularizer):
+    if regularizer is None:
+        return None
+    config = regularizer.get_config()
+    return keras.regularizers.L1L2(l1=config.get("l1", 0.0), l2=config.get("l2", 0.0))
 
 
 def to_keras(model: Sequential, dtype: str = "float32") -> keras.Sequential:
@@ -104,10 +120,17 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
             )
         elif isinstance(layer, keras.layers.Activation):
             built.append(nn_layers.Activation(layer.activation.__name__))
+        elif isinstance(layer, keras.layers.Dropout):
+            built.append(nn_layers.Dropout(layer.rate))
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            built.append(nn_layers.BatchNormalization(layer.moving_mean.shape[0], momentum=layer.momentum, epsilon=layer.epsilon,
+                                                      center=layer.center, scale=layer.scale, dtype=dtype))
         elif isinstance(layer, keras.layers.InputLayer):
             continue
         else:
-            raise TypeError(f"from_keras expected Dense or Activation layers. Received: {type(layer).__name__}")
+            raise TypeError(
+                f"from_keras expected Dense, Activation, Dropout or BatchNormalization layers. Received: {type(layer).__name__}"
+            )
     if width is None:
         raise ValueError(f"from_keras expected at least one Dense layer. Received: {[type(layer).__name__ for layer in keras_model.layers]}")
     model = Sequential(built)

@@ -116,6 +116,19 @@ def _per_sample_cce(y_true, y_pred, from_logits=False):
     return values, gradient
 
 
+def _per_sample_sparse_cce(one_hot, y_pred, from_logits=False):
+    """Sparse cross-entropy. From probabilities Keras (TensorFlow backend) clips first and then
+    takes a log-softmax of the logs, which renormalises the *clipped* row."""
+    if from_logits:
+        return _per_sample_cce(one_hot, y_pred, from_logits=True)
+    inside = (y_pred >= EPSILON) & (y_pred <= 1.0 - EPSILON)
+    clipped = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    total = np.sum(clipped, axis=-1, keepdims=True)
+    values = -np.sum(one_hot * np.log(clipped / total), axis=-1)
+    gradient = np.where(inside, -one_hot / clipped + 1.0 / total, 0.0)
+    return values, gradient
+
+
 def _per_sample_kld(y_true, y_pred):
     t = np.clip(y_true, EPSILON, 1.0)
     p = np.clip(y_pred, EPSILON, 1.0)
@@ -218,7 +231,7 @@ def huber_gradient(y_true, y_pred, delta: float = 1.0):
 
 _bce, _bce_gradient = _define(_per_sample_bce, "binary_crossentropy")
 _cce, _cce_gradient = _define(_per_sample_cce, "categorical_crossentropy")
-_scce, _scce_gradient = _define(_per_sample_cce, "sparse_categorical_crossentropy", sparse=True)
+_scce, _scce_gradient = _define(_per_sample_sparse_cce, "sparse_categorical_crossentropy", sparse=True)
 
 
 def _logits_flag(from_logits):
@@ -360,7 +373,7 @@ class CategoricalCrossentropy(_WithLogits):
 
 class SparseCategoricalCrossentropy(_WithLogits):
     name = "sparse_categorical_crossentropy"
-    _per_sample = staticmethod(_per_sample_cce)
+    _per_sample = staticmethod(_per_sample_sparse_cce)
     _sparse = True
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib import callbacks as callbacks_module
 from nnlib import losses as losses_module
 from nnlib import optimizers as optimizers_module
 from nnlib._validation import as_float_array, generator, positive_int
@@ -30,11 +31,7 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
-class Callback:
-    """Hook called at the end of every epoch; set ``model.stop_training = True`` to stop."""
-
-    def on_epoch_end(self, model: "Sequential", epoch: int, logs: dict) -> None:  # pragma: no cover - interface
-        pass
+Callback = callbacks_module.Callback  # kept here too: `from nnlib.model import Callback` still works
 
 
 def accuracy(y_true, y_pred, loss=None) -> float:
@@ -73,8 +70,11 @@ class Sequential:
         for index, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential expected nnlib layers. Received: {type(layer).__name__} at position {index}")
-        for previous, current in zip(layers, layers[1:]):
-            units, expected = getattr(previous, "units", None), getattr(current, "in_features", None)
+        widths = [getattr(layer, "units", getattr(layer, "num_features", None)) for layer in layers]
+        for index, (previous, current) in enumerate(zip(layers, layers[1:])):
+            # the width flowing into `current`: the last layer before it that sets one
+            units = next((width for width in reversed(widths[:index + 1]) if width is not None), None)
+            expected = getattr(current, "in_features", getattr(current, "num_features", None))
             if units is not None and expected is not None and units != expected:
                 raise ValueError(
                     f"Sequential expected each layer's in_features to equal the previous layer's units. "
@@ -131,17 +131,17 @@ class Sequential:
         return [layer.grads[key] for layer in self.layers for key in layer.params]
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of all parameters, in Keras's order (kernel, bias per layer)."""
-        return [value.copy() for value in self.parameters()]
+        """Copies of all weights, in Keras's order (kernel, bias per Dense layer; gamma, beta,
+        moving mean, moving variance per batch-normalisation layer)."""
+        return [value for layer in self.layers for value in layer.get_weights()]
 
     def set_weights(self, weights) -> None:
         weights = list(weights)
-        expected = len(self.parameters())
-        if len(weights) != expected:
-            raise ValueError(f"set_weights expected {expected} arrays. Received: {len(weights)}")
+        counts = [len(layer.get_weights()) for layer in self.layers]
+        if len(weights) != sum(counts):
+            raise ValueError(f"set_weights expected {sum(counts)} arrays. Received: {len(weights)}")
         position = 0
-        for layer in self.layers:
-            count = len(layer.params)
+        for layer, count in zip(self.layers, counts):
             layer.set_weights(weights[position:position + count])
             position += count
 
@@ -158,8 +158,9 @@ class Sequential:
         if len(x) != len(y):
             raise ValueError(f"compute_gradients expected as many targets as inputs. Received: x has {len(x)} rows, y has {len(y)}")
         predictions = self.forward(x, training=True)
-        value = self.loss(y, predictions)
+        value = self.loss(y, predictions) + self.regularization_loss()
         self.backward(self.loss.gradient(y, predictions))
+        self._add_regularization_gradients()
         return value, self.gradients()
 
     def gradient_norms(self, key: str = "kernel") -> np.ndarray:
@@ -211,10 +212,23 @@ class Sequential:
     def train_step(self, x_batch, y_batch) -> float:
         """One forward pass, one backward pass and one optimizer step; returns the batch loss."""
         predictions = self.forward(x_batch, training=True)
-        value = self.loss(y_batch, predictions)
+        value = self.loss(y_batch, predictions) + self.regularization_loss()
         self.backward(self.loss.gradient(y_batch, predictions))
+        self._add_regularization_gradients()
         self.optimizer.step(self.parameters(), self.gradients())
         return value
+
+    def regularization_loss(self) -> float:
+        """The sum of every layer's weight penalty (0 without regularizers; chapters 13, 19).
+
+        Added to the loss in training and in :meth:`evaluate`, as Keras adds ``model.losses``.
+        """
+        return float(sum(layer.regularization_loss() for layer in self.layers if hasattr(layer, "regularization_loss")))
+
+    def _add_regularization_gradients(self) -> None:
+        for layer in self.layers:
+            if hasattr(layer, "add_regularization_gradients"):
+                layer.add_regularization_gradients()
 
     def fit(
         self,
@@ -244,6 +258,8 @@ class Sequential:
         rng = generator(rng)
         history = History()
         self.stop_training = False
+        for callback in callbacks:
+            callback.on_train_begin(self)
         for epoch in range(epochs):
             order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
             for start in range(0, len(x), batch_size):
@@ -257,13 +273,15 @@ class Sequential:
                 callback.on_epoch_end(self, epoch, logs)
             if self.stop_training:
                 break
+        for callback in callbacks:
+            callback.on_train_end(self)
         return history
 
     def evaluate(self, x, y) -> dict[str, float]:
         """Loss (and metrics) on ``(x, y)`` in inference mode."""
         self._require_compiled()
         predictions = self.predict(x)
-        logs = {"loss": self.loss(y, predictions)}
+        logs = {"loss": self.loss(y, predictions) + self.regularization_loss()}
         if "accuracy" in self.metrics:
             logs["accuracy"] = accuracy(y, predictions, self.loss)
         return logs

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from nnlib import clipping
+from nnlib.schedules import LearningRateSchedule
 from nnlib._validation import as_float_array, positive_float
 
 _OPTIONS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
@@ -48,7 +49,8 @@ class Optimizer:
 
     Parameters
     ----------
-    learning_rate : float > 0
+    learning_rate : float > 0 or LearningRateSchedule
+        A constant, or a schedule from :mod:`nnlib.schedules` evaluated at every step.
     weight_decay : float >= 0 or None, default None
         Decoupled weight decay, :math:`w \leftarrow w - \eta \lambda w` before the update.
     clipnorm : float > 0 or None, default None
@@ -78,7 +80,10 @@ class Optimizer:
     _hyperparameters: tuple[str, ...] = ("learning_rate",)
 
     def __init__(self, learning_rate: float, *, weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None):
-        self.learning_rate = positive_float(learning_rate, "learning_rate")
+        if isinstance(learning_rate, LearningRateSchedule):
+            self.learning_rate = learning_rate
+        else:
+            self.learning_rate = positive_float(learning_rate, "learning_rate")
         self.weight_decay = _optional(weight_decay, "weight_decay", allow_zero=True)
         self.clipnorm = _optional(clipnorm, "clipnorm")
         self.clipvalue = _optional(clipvalue, "clipvalue")
@@ -92,7 +97,14 @@ class Optimizer:
         self._states: dict[int, dict[str, np.ndarray]] = {}
 
     def current_learning_rate(self) -> float:
-        """The learning rate of the coming step (the one place a schedule would be evaluated)."""
+        """The learning rate of the coming step.
+
+        With a :class:`~nnlib.schedules.LearningRateSchedule` it is ``schedule(iterations)``,
+        evaluated before the step is counted, as Keras does: the first step uses
+        ``schedule(0)`` (chapter 22).
+        """
+        if isinstance(self.learning_rate, LearningRateSchedule):
+            return float(self.learning_rate(self.iterations))
         return self.learning_rate
 
     def step(self, params, grads) -> None:

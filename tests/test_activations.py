@@ -19,9 +19,9 @@ import tensorflow as tf  # noqa: E402
 # relative on the smallest components; a wrong gradient scores above 1e-2.
 GRAD_TOL = 1e-5
 
-ELEMENTWISE = ["linear", "step", "sigmoid", "tanh", "relu"]
+ELEMENTWISE = ["linear", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"]
 SMOOTH = ["linear", "sigmoid", "tanh"]
-KERAS_NAMES = ["linear", "sigmoid", "tanh", "relu", "softmax"]
+KERAS_NAMES = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "swish", "softplus", "softmax"]
 
 
 def away_from_zero(rng, shape, gap=1e-3):
@@ -72,10 +72,11 @@ def test_dtype_is_kept_and_ints_become_float64(name):
 
 
 def test_get_names_and_passthrough():
-    assert activations.names() == sorted(["linear", "step", "sigmoid", "tanh", "relu", "softmax"])
+    assert activations.names() == sorted(["linear", "step", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu",
+                                          "gelu", "silu", "swish", "softplus"])
     for name in activations.names():
-        assert activations.get(name).name == name
-        assert activations.get(name.upper()).name == name
+        assert activations.get(name).name == ("silu" if name == "swish" else name)
+        assert activations.get(name.upper()).name == activations.get(name).name
     relu = activations.get("relu")
     assert activations.get(relu) is relu
     assert activations.get(None).name == "linear"
@@ -224,7 +225,43 @@ def test_softmax_has_no_elementwise_derivative():
 
 
 def test_get_refuses_unknown_names_and_non_strings():
-    with pytest.raises(ValueError, match=r"activation expected one of \['linear', 'relu', .*\]\. Received: activation='gelu'"):
-        activations.get("gelu")
+    with pytest.raises(ValueError, match=r"activation expected one of \['elu', 'gelu', .*\]\. Received: activation='mish'"):
+        activations.get("mish")
     with pytest.raises(TypeError, match=r"activation expected one of \[.*\]\. Received: 3"):
         activations.get(3)
+
+
+# --- the Part III activations (chapter 15) ------------------------------------------
+
+def test_parametrised_activations_by_hand_and_their_defaults_follow_keras():
+    assert activations.get("leaky_relu").negative_slope == 0.2  # Keras's default, not 0.01
+    np.testing.assert_allclose(activations.LeakyReLU(0.01)([-2.0, 3.0]), [-0.02, 3.0])
+    np.testing.assert_allclose(activations.ELU(2.0)([-np.inf, 0.0, 1.5]), [-2.0, 0.0, 1.5])
+    np.testing.assert_allclose(activations.gelu(np.array([0.0, 1.0])), [0.0, 0.8413447460685429], rtol=1e-12)
+    np.testing.assert_allclose(activations.softplus(np.array([0.0, 1000.0, -1000.0])), [np.log(2.0), 1000.0, 0.0])
+    np.testing.assert_allclose(activations.Softplus().derivative(np.array([0.0])), [0.5])
+    assert repr(activations.GELU(approximate=True)) == "Activation('gelu', approximate=True)"
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_gelu_forms_match_keras_and_their_derivatives_check(approximate):
+    rng = np.random.default_rng(7)
+    z = (3.0 * rng.standard_normal((8, 5))).astype(np.float32)
+    act = activations.GELU(approximate=approximate)
+    z_tf = tf.Variable(z)
+    with tf.GradientTape() as tape:
+        out = keras.activations.gelu(z_tf, approximate=approximate)
+    np.testing.assert_allclose(act(z), out.numpy(), rtol=1e-5, atol=1e-6)
+    # float32 rounding in TensorFlow's tanh form leaves ~1e-6 absolute noise in the tails
+    np.testing.assert_allclose(act.derivative(z), tape.gradient(out, z_tf).numpy(), rtol=1e-5, atol=3e-6)
+    z64 = np.clip(z, -4, 4).astype(np.float64)  # beyond, the derivative (< 1e-3) is below the differences' resolution
+    assert check_function(lambda v: np.sum(act(v)), lambda v: act.derivative(v), z64) < GRAD_TOL
+
+
+def test_parametrised_activations_refuse_bad_arguments():
+    with pytest.raises(ValueError, match=r"alpha expected a finite number > 0\. Received: alpha=0\.0"):
+        activations.ELU(0.0)
+    with pytest.raises(ValueError, match=r"negative_slope expected a finite number >= 0\. Received: negative_slope=-0\.1"):
+        activations.LeakyReLU(-0.1)
+    with pytest.raises(TypeError, match=r"approximate expected True or False\. Received: 'yes'"):
+        activations.GELU(approximate="yes")

@@ -25,6 +25,7 @@ def keras_variance(name, shape):
         "he_uniform": 2 / fan_in,
         "he_normal": 2 / fan_in,
         "lecun_normal": 1 / fan_in,
+        "lecun_uniform": 1 / fan_in,
     }[name]
 
 
@@ -46,6 +47,7 @@ KERAS_CLASSES = {
     "he_uniform": keras.initializers.HeUniform,
     "he_normal": keras.initializers.HeNormal,
     "lecun_normal": keras.initializers.LecunNormal,
+    "lecun_uniform": keras.initializers.LecunUniform,
 }
 RANDOM = list(KERAS_CLASSES)
 
@@ -64,6 +66,11 @@ def test_constant_initializers():
     np.testing.assert_array_equal(initializers.zeros((2, 3)), np.zeros((2, 3)))
     np.testing.assert_array_equal(initializers.ones(4), np.ones(4))
     assert initializers.zeros((2, 3), np.random.default_rng(0)).dtype == np.float64
+    np.testing.assert_array_equal(initializers.constant(0.1)((2, 2)), np.full((2, 2), 0.1))
+    np.testing.assert_array_equal(initializers.get("constant")((3,)), keras.initializers.Constant()((3,)).numpy())
+    np.testing.assert_array_equal(initializers.constant(-2)((2,)), keras.initializers.Constant(-2.0)((2,)).numpy())
+    with pytest.raises(TypeError, match=r"constant expected a finite real value\. Received: nan"):
+        initializers.constant(float("nan"))
 
 
 def test_glorot_uniform_limit_by_hand():

@@ -16,6 +16,9 @@ ARCHITECTURES = {
     "activation-layers": lambda rng: [layers.Dense(4, 5, rng=rng, use_bias=False), layers.Activation("tanh"),
                                       layers.Dense(5, 2, rng=rng), layers.Activation("softmax")],
     "linear": lambda rng: [layers.Dense(4, 2, "linear", rng=rng, dtype="float32")],
+    "modern": lambda rng: [layers.Dense(4, 5, "gelu", rng=rng), layers.Dense(5, 5, "silu", rng=rng),
+                           layers.Dense(5, 5, "elu", rng=rng), layers.Dense(5, 4, "leaky_relu", rng=rng),
+                           layers.Dense(4, 2, "softplus", rng=rng)],
 }
 
 
@@ -139,15 +142,17 @@ def test_copy_weights_between_two_nnlib_models_writes_in_place():
 def test_to_keras_refuses_what_keras_cannot_express():
     with pytest.raises(TypeError, match=r"to_keras expected an nnlib Sequential\. Received: Dense"):
         keras_bridge.to_keras(layers.Dense(2, 2))
-    with pytest.raises(ValueError, match=r"to_keras expected activations Keras has \(\[.*\]\)\. Received: 'step' in Dense\(2, 1, activation='step'\)"):
+    with pytest.raises(ValueError, match=r"to_keras expected activations Keras has \(\[.*\]\)\. Received: Activation\('step'\) in Dense\(2, 1, activation='step'\)"):
         keras_bridge.to_keras(Sequential([layers.Dense(2, 1, "step")]))
+    with pytest.raises(ValueError, match=r"Received: Activation\('leaky_relu', negative_slope=0\.01\)"):
+        keras_bridge.to_keras(Sequential([layers.Dense(2, 1, nnlib.activations.LeakyReLU(0.01))]))
     with pytest.raises(ValueError, match=r"to_keras expected the first layer to be Dense \(it fixes the input width\)\. Received: Activation\('relu'\)"):
         keras_bridge.to_keras(Sequential([layers.Activation("relu"), layers.Dense(2, 1)]))
 
     class Custom(Layer):
         pass
 
-    with pytest.raises(TypeError, match=r"to_keras expected Dense or Activation layers\. Received: Custom"):
+    with pytest.raises(TypeError, match=r"to_keras expected Dense, Activation, Dropout or BatchNormalization layers\. Received: Custom"):
         keras_bridge.to_keras(Sequential([layers.Dense(2, 2), Custom()]))
 
 
@@ -156,12 +161,12 @@ def test_from_keras_refuses_what_nnlib_cannot_express():
         keras_bridge.from_keras(nnlib_model("linear"))
     with pytest.raises(ValueError, match=r"from_keras expected a built model \(start it with keras\.Input\(shape=\.\.\.\)\)\. Received: layer '.*' without weights"):
         keras_bridge.from_keras(keras.Sequential([keras.layers.Dense(2)]))
-    with pytest.raises(TypeError, match=r"from_keras expected Dense or Activation layers\. Received: Dropout"):
-        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dropout(0.5)]))
+    with pytest.raises(TypeError, match=r"from_keras expected Dense, Activation, Dropout or BatchNormalization layers\. Received: GaussianNoise"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.GaussianNoise(0.5)]))
     with pytest.raises(ValueError, match=r"from_keras expected at least one Dense layer\. Received: \['Activation'\]"):
         keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Activation("relu")]))
-    with pytest.raises(ValueError, match=r"activation expected one of \[.*\]\. Received: activation='gelu'"):
-        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="gelu")]))
+    with pytest.raises(ValueError, match=r"activation expected one of \[.*\]\. Received: activation='mish'"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="mish")]))
 
 
 def test_copy_weights_refuses_mismatched_models():
@@ -220,3 +225,25 @@ def test_to_keras_and_tape_gradients_refuse_bad_arguments():
         keras_bridge.tape_gradients(model, "mse", np.zeros((1, 2)), np.zeros((1, 1)))
     with pytest.raises(TypeError, match=r"tape_gradients expected a Keras loss or its name\. Received: 3"):
         keras_bridge.tape_gradients(keras_bridge.to_keras(model), 3, np.zeros((1, 2)), np.zeros((1, 1)))
+
+
+# --- Part III layers and regularizers ----------------------------------------------------
+
+def test_dropout_batch_normalization_and_regularizers_cross_in_both_directions():
+    from nnlib import regularizers
+
+    rng = np.random.default_rng(24)
+    model = Sequential([layers.Dense(3, 6, "relu", rng=rng, kernel_regularizer=regularizers.L2(0.02), bias_regularizer="l1"),
+                        layers.BatchNormalization(6, momentum=0.9), layers.Dropout(0.25), layers.Dense(6, 1, "sigmoid", rng=rng)])
+    model.layers[1].set_weights([rng.uniform(0.5, 2, 6), rng.standard_normal(6), rng.standard_normal(6), rng.uniform(0.5, 2, 6)])
+    keras_model = keras_bridge.to_keras(model, dtype="float64")
+    batch_norm, dropout = keras_model.layers[1], keras_model.layers[2]
+    assert (batch_norm.momentum, batch_norm.epsilon, dropout.rate) == (0.9, 1e-3, 0.25)
+    x = rng.standard_normal((5, 3))
+    np.testing.assert_allclose(keras_model(x, training=False).numpy(), model.predict(x), rtol=1e-12)
+    # the penalties Keras adds to the loss equal nnlib's
+    assert float(sum(keras_model.losses)) == pytest.approx(model.regularization_loss(), rel=1e-6)  # Keras: float32 factors
+    back = keras_bridge.from_keras(keras_model)
+    assert [type(layer).__name__ for layer in back.layers] == ["Dense", "BatchNormalization", "Dropout", "Dense"]
+    for mine, theirs in zip(model.get_weights(), back.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)

@@ -93,15 +93,20 @@ def test_sparse_equals_categorical_with_one_hot_targets():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 5, 8)
     logits = rng.standard_normal((8, 5))
-    for from_logits, predictions in [(True, logits), (False, np.exp(logits))]:
+    # (for probabilities, rows that sum to 1: Keras's sparse loss clips unnormalised rows
+    # without renormalising them first, its categorical loss renormalises; so does nnlib)
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    for from_logits, predictions in [(True, logits), (False, probabilities)]:
         for label_shape in [(8,), (8, 1)]:
             assert losses.sparse_categorical_crossentropy(labels.reshape(label_shape), predictions, from_logits=from_logits) == pytest.approx(
                 losses.categorical_crossentropy(np.eye(5)[labels], predictions, from_logits=from_logits), rel=1e-12)
             np.testing.assert_allclose(
                 losses.sparse_categorical_crossentropy_gradient(labels.reshape(label_shape), predictions, from_logits=from_logits),
                 losses.categorical_crossentropy_gradient(np.eye(5)[labels], predictions, from_logits=from_logits), rtol=1e-12)
+    # (from probabilities the two differ only where the clip is active: see the next test)
     # float labels holding integers are accepted
-    assert losses.sparse_categorical_crossentropy([0.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]) == pytest.approx(-np.log(1 - 1e-7))
+    # clipped to (1 - 1e-7, 1e-7, 1e-7), then renormalised by the log-softmax, as Keras does
+    assert losses.sparse_categorical_crossentropy([0.0, 2.0], [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]) == pytest.approx(-np.log((1 - 1e-7) / (1 + 1e-7)))
 
 
 def test_targets_of_shape_batch_match_predictions_of_shape_batch_by_one():
@@ -367,3 +372,15 @@ def test_bad_reduction_and_delta_are_refused():
         losses.Huber(delta=0.0)
     with pytest.raises(ValueError, match=r"delta expected a finite number > 0\. Received: delta=-1\.0"):
         losses.huber([0.0], [1.0], delta=-1.0)
+
+
+def test_sparse_crossentropy_from_probabilities_clips_before_renormalising_like_keras():
+    """Keras's TensorFlow path: clip, log, log-softmax; a class below the clip gets no gradient."""
+    y_true = np.array([0, 2, 1])
+    y_pred = np.array([[0.7, 1e-9, 0.3], [0.2, 0.3, 0.6], [1e-8, 0.99, 0.4]], dtype=np.float32)
+    prediction = tf.Variable(y_pred)
+    with tf.GradientTape() as tape:
+        keras_value = keras.losses.SparseCategoricalCrossentropy()(y_true, prediction)
+    loss = losses.SparseCategoricalCrossentropy()
+    assert loss(y_true, y_pred) == pytest.approx(float(keras_value), rel=1e-6)
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred), tape.gradient(keras_value, prediction).numpy(), rtol=1e-5, atol=1e-7)

@@ -256,6 +256,29 @@ def test_full_batch_fit_matches_keras(case):
         np.testing.assert_allclose(mine, keras_weight, rtol=1e-5, atol=1e-6)
 
 
+def test_fit_with_batch_norm_penalties_and_a_schedule_matches_keras():
+    """Training-mode batch statistics, moving averages, L2 in the loss and the gradient, and a
+    decaying learning rate, over mini-batches: the weights follow Keras's step for step."""
+    from nnlib import regularizers, schedules
+
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((32, 3)).astype(np.float32)
+    y = (x[:, 0] - x[:, 1] > 0).astype(np.float32)
+    model = Sequential([layers.Dense(3, 6, "tanh", rng=rng, dtype="float32", kernel_regularizer=regularizers.L2(0.01)),
+                        layers.BatchNormalization(6, dtype="float32"),
+                        layers.Dense(6, 1, "sigmoid", rng=rng, dtype="float32", kernel_regularizer=regularizers.L1(0.001))])
+    keras_model = keras_bridge.to_keras(model)
+    schedule = dict(initial_learning_rate=0.05, decay_steps=4, decay_rate=0.5)
+    model.compile(loss="binary_crossentropy", optimizer=optimizers.Adam(schedules.ExponentialDecay(**schedule)))
+    keras_model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(**schedule)))
+    ours = model.fit(x, y, epochs=3, batch_size=8, shuffle=False).history["loss"]
+    keras_model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
+    for mine, keras_weight in zip(model.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, keras_weight, rtol=1e-4, atol=1e-5)
+    # evaluate includes the penalties, as Keras's does
+    assert ours[-1] == pytest.approx(keras_model.evaluate(x, y, verbose=0, batch_size=32), rel=1e-4)
+
+
 def test_mini_batch_fit_without_shuffle_matches_keras():
     """Batches of 8 taken in order, the last one short (30 = 3 * 8 + 6)."""
     rng = np.random.default_rng(8)
@@ -387,3 +410,25 @@ def test_compute_gradients_and_gradient_norms_refuse_misuse():
     uncompiled = Sequential([layers.Dense(2, 1)])
     with pytest.raises(RuntimeError, match=r"call compile"):
         uncompiled.compute_gradients(np.zeros((1, 2)), np.zeros(1))
+
+
+def test_penalties_join_the_loss_and_the_gradients():
+    """compute_gradients differentiates loss + penalties; backward alone stays the plain derivative."""
+    from nnlib import regularizers
+
+    rng = np.random.default_rng(15)
+    model = Sequential([layers.Dense(3, 4, "tanh", rng=rng, kernel_regularizer=regularizers.L1L2(l1=0.01, l2=0.02)),
+                        layers.Dense(4, 1, rng=rng, kernel_regularizer="l2", bias_regularizer=regularizers.L2(0.5))])
+    model.compile(loss="mse")
+    x, y = rng.standard_normal((6, 3)), rng.standard_normal((6, 1))
+    loss, grads = model.compute_gradients(x, y)
+    expected_penalty = (0.01 * np.abs(model.layers[0].kernel).sum() + 0.02 * (model.layers[0].kernel ** 2).sum()
+                        + 0.01 * (model.layers[1].kernel ** 2).sum() + 0.5 * (model.layers[1].bias ** 2).sum())
+    assert model.regularization_loss() == pytest.approx(expected_penalty, rel=1e-12)
+    assert loss == pytest.approx(losses.mean_squared_error(y, model.predict(x)) + expected_penalty, rel=1e-12)
+    assert model.evaluate(x, y)["loss"] == pytest.approx(loss, rel=1e-12)
+    for param, grad in zip(model.parameters(), grads):
+        numerical = gradcheck.numerical_gradient(lambda: model.loss(y, model.forward(x)) + model.regularization_loss(), param)
+        assert gradcheck.relative_error(grad, numerical) < 1e-5
+    with pytest.raises(ValueError, match=r"regularizer"):
+        layers.Dense(2, 2, kernel_regularizer="l3")

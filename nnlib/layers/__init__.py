@@ -6,5 +6,7 @@ with respect to the layer's input; optimizers update the parameters separately.
 from nnlib.layers.activation import Activation
 from nnlib.layers.base import Layer
 from nnlib.layers.dense import Dense
+from nnlib.layers.dropout import Dropout
+from nnlib.layers.normalization import BatchNormalization
 
-__all__ = ["Activation", "Dense", "Layer"]
+__all__ = ["Activation", "BatchNormalization", "Dense", "Dropout", "Layer"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlib import activations, initializers
+from nnlib import activations, initializers, regularizers
 from nnlib._validation import as_float_array, generator, positive_int
 from nnlib.layers.base import Layer
 
@@ -24,6 +24,10 @@ class Dense(Layer):
     kernel_initializer, bias_initializer : str or callable
         Names from :mod:`nnlib.initializers` (Keras's defaults: Glorot uniform, zeros).
     use_bias : bool, default True
+    kernel_regularizer, bias_regularizer : str or Regularizer, optional
+        Weight penalties from :mod:`nnlib.regularizers` (``"l2"``, ``L1(0.001)``, ...). The
+        model adds their values to the loss and their gradients to ``grads`` (chapters 13
+        and 19); :meth:`backward` itself stays the plain derivative of :meth:`forward`.
     dtype : str, default "float64"
         float64 for gradient checks; float32 to compute exactly like Keras.
 
@@ -52,6 +56,8 @@ class Dense(Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         use_bias: bool = True,
+        kernel_regularizer=None,
+        bias_regularizer=None,
         dtype: str = "float64",
         name: str | None = None,
     ):
@@ -60,6 +66,8 @@ class Dense(Layer):
         self.units = positive_int(units, "units")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype expected 'float32' or 'float64'. Received: dtype={dtype!r}")
@@ -110,6 +118,19 @@ class Dense(Layer):
         if self.use_bias:
             self.grads["bias"] = delta.sum(axis=0)
         return delta @ self.kernel.T
+
+    def _penalties(self):
+        pairs = [("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer if self.use_bias else None)]
+        return [(key, regularizer) for key, regularizer in pairs if regularizer is not None]
+
+    def regularization_loss(self) -> float:
+        """The weight penalties' total, for example :math:`\\lambda\\sum w^2` for ``L2(lambda)``."""
+        return float(sum(regularizer(self.params[key]) for key, regularizer in self._penalties()))
+
+    def add_regularization_gradients(self) -> None:
+        """Add the penalties' gradients to ``grads`` (called by the model after :meth:`backward`)."""
+        for key, regularizer in self._penalties():
+            self.grads[key] = self.grads[key] + regularizer.gradient(self.params[key])
 
     def multiply_adds(self) -> int:
         """Multiply-adds per example: ``in_features * units`` (biases and activation not counted)."""
