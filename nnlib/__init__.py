@@ -40,6 +40,7 @@ from nnlib import (  # noqa: E402  (the environment must be set first)
     preprocessing,
     regularizers,
     schedules,
+    timing,
 )
 from nnlib.model import History, Sequential  # noqa: E402
 from nnlib.seeding import default_rng, seed_everything  # noqa: E402
@@ -66,5 +67,6 @@ __all__ = [
     "preprocessing",
     "regularizers",
     "schedules",
+    "timing",
     "seed_everything",
 ]
