@@ -15,18 +15,22 @@ def as_float_array(value, name: str, *, ndim: int | None = None, min_ndim: int |
 
     Integer and boolean inputs become float64; float32 stays float32.
     """
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} expected an array of numbers. Received: {type(value).__name__}")
-    try:
-        array = np.asarray(value)
-    except Exception as error:  # pragma: no cover - numpy raises many types here
-        raise TypeError(f"{name} expected an array of numbers. Received: {type(value).__name__}") from error
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise TypeError(f"{name} expected an array of numbers. Received: dtype={array.dtype}")
-    if np.issubdtype(array.dtype, np.complexfloating):
-        raise TypeError(f"{name} expected an array of real numbers. Received: dtype={array.dtype}")
-    if not np.issubdtype(array.dtype, np.floating):
-        array = array.astype(np.float64)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        array = value  # the common case, checked cheaply: training loops call this constantly
+    else:
+        if isinstance(value, (str, bytes)) or value is None:
+            raise TypeError(f"{name} expected an array of numbers. Received: {type(value).__name__}")
+        try:
+            array = np.asarray(value)
+        except Exception as error:  # pragma: no cover - numpy raises many types here
+            raise TypeError(f"{name} expected an array of numbers. Received: {type(value).__name__}") from error
+        kind = array.dtype.kind  # f float, c complex, i/u integer, b bool
+        if kind == "c":
+            raise TypeError(f"{name} expected an array of real numbers. Received: dtype={array.dtype}")
+        if kind not in "fiub":
+            raise TypeError(f"{name} expected an array of numbers. Received: dtype={array.dtype}")
+        if kind != "f":
+            array = array.astype(np.float64)
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} expected a {ndim}-D array. Received: {name}.shape={array.shape}")
     if min_ndim is not None and array.ndim < min_ndim:

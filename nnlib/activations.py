@@ -48,7 +48,11 @@ def relu(z):
 
 
 def leaky_relu(z, negative_slope: float = 0.2):
-    """Leaky ReLU, :math:`z` for :math:`z > 0` else :math:`\\alpha z`; Keras's default slope is 0.2."""
+    """Leaky ReLU, :math:`z` for :math:`z > 0` else :math:`\\alpha z`.
+
+    The default slope 0.2 is that of ``keras.activations.leaky_relu`` (and ``tf.nn.leaky_relu``);
+    the layer ``keras.layers.LeakyReLU`` defaults to 0.3.
+    """
     z = as_float_array(z, "z")
     return np.where(z > 0, z, negative_slope * z).astype(z.dtype)
 

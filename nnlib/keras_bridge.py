@@ -73,8 +73,12 @@ def to_keras(model: Sequential, dtype: str = "float32") -> keras.Sequential:
     return keras_model
 
 
-def tape_gradients(keras_model, loss, x, y) -> tuple[float, list[np.ndarray]]:
+def tape_gradients(keras_model, loss, x, y, *, include_penalties: bool = False) -> tuple[float, list[np.ndarray]]:
     """Loss and gradients of a Keras model on ``(x, y)`` by ``tf.GradientTape`` (chapters 06, 12).
+
+    By default only the data loss is differentiated. With ``include_penalties=True`` the
+    regularisation penalties in ``keras_model.losses`` are added, as ``fit`` does, which is
+    what :meth:`nnlib.model.Sequential.compute_gradients` returns for a regularised model.
 
     ``loss`` is a Keras loss object or name (``"mse"``, ``"binary_crossentropy"``, ...); a name
     computes in the model's dtype, while a loss object computes in its own (float32 unless
@@ -91,11 +95,15 @@ def tape_gradients(keras_model, loss, x, y) -> tuple[float, list[np.ndarray]]:
         loss = keras.losses.get(loss)
     elif not callable(loss):
         raise TypeError(f"tape_gradients expected a Keras loss or its name. Received: {loss!r}")
+    if not isinstance(include_penalties, bool):
+        raise TypeError(f"tape_gradients expected include_penalties to be True or False. Received: {include_penalties!r}")
     dtype = keras_model.trainable_weights[0].dtype if keras_model.trainable_weights else "float32"
     x = tf.convert_to_tensor(np.asarray(x), dtype=dtype)
     y = tf.convert_to_tensor(np.asarray(y), dtype=dtype)
     with tf.GradientTape() as tape:
         value = tf.reduce_mean(loss(y, keras_model(x, training=True)))  # a no-op on a reduced loss
+        if include_penalties and keras_model.losses:
+            value = value + tf.cast(tf.add_n(keras_model.losses), value.dtype)
     grads = tape.gradient(value, keras_model.trainable_weights)
     return float(value), [np.asarray(grad) for grad in grads]
 

@@ -216,6 +216,29 @@ def test_tape_gradients_match_nnlib_backprop(loss):
     assert keras_value == pytest.approx(value, rel=1e-5)
 
 
+def test_tape_gradients_include_penalties_on_request():
+    from nnlib import regularizers
+
+    rng = np.random.default_rng(24)
+    model = Sequential([
+        layers.Dense(3, 4, "tanh", rng=rng, kernel_regularizer=regularizers.L2(0.01)),
+        layers.Dense(4, 1, rng=rng, kernel_regularizer=regularizers.L1(0.02)),
+    ])
+    model.compile(loss="mse")
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    value, grads = model.compute_gradients(x, y)
+    keras_model = keras_bridge.to_keras(model, dtype="float64")
+    data_value, data_grads = keras_bridge.tape_gradients(keras_model, "mse", x, y)
+    assert value - data_value == pytest.approx(model.regularization_loss(), rel=1e-6)
+    np.testing.assert_allclose(grads[0] - data_grads[0], 2 * 0.01 * model.layers[0].kernel, rtol=1e-6, atol=1e-12)
+    full_value, full_grads = keras_bridge.tape_gradients(keras_model, "mse", x, y, include_penalties=True)
+    assert full_value == pytest.approx(value, rel=1e-6)
+    for grad, keras_grad in zip(grads, full_grads):
+        np.testing.assert_allclose(keras_grad, grad, rtol=1e-6, atol=1e-9)
+    with pytest.raises(TypeError, match=r"include_penalties to be True or False\. Received: 1"):
+        keras_bridge.tape_gradients(keras_model, "mse", x, y, include_penalties=1)
+
+
 def test_to_keras_and_tape_gradients_refuse_bad_arguments():
     rng = np.random.default_rng(23)
     model = Sequential([layers.Dense(2, 1, rng=rng)])
