@@ -121,7 +121,11 @@ class EarlyStopping(Callback):
 
 def lr_range_test(model, x, y, *, min_lr: float = 1e-5, max_lr: float = 1.0, steps: int = 100, batch_size: int = 32,
                   rng: np.random.Generator | None = None, stop_factor: float | None = 4.0):
-    r"""The learning-rate range test (Smith, 2017): train while the rate grows geometrically.
+    r"""The learning-rate range test: train while the rate grows geometrically.
+
+    After Smith (2017), who raised the rate linearly over a few epochs and read accuracy
+    against it; the geometric ramp that records the loss and stops when it blows up is the
+    variant of fastai's ``lr_find``.
 
     Takes ``steps`` mini-batch steps of the compiled model, the rate at step :math:`t` being
     :math:`\eta_t = \eta_{\min}(\eta_{\max}/\eta_{\min})^{t/(\text{steps}-1)}`, and records each
