@@ -15,7 +15,7 @@ export TF_ENABLE_ONEDNN_OPTS ?= 0
 export TQDM_DISABLE          ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
 
-.PHONY: install book test lab serve bench clean strip toc
+.PHONY: install book test lab serve bench robustness clean strip toc
 
 install: $(STAMP)
 
@@ -43,6 +43,11 @@ serve:
 
 bench: $(STAMP)
 	$(PY) tests/bench.py
+
+# Every chapter (or CHAPTERS="16 23") under other BLAS kernels, thread counts and seeds, and twice
+# as it is; ENVS="seed-1 seed-2" picks environments (see tests/robustness.py). Not part of `make test`.
+robustness: $(STAMP)
+	$(PY) tests/robustness.py $(if $(CHAPTERS),--chapters $(CHAPTERS)) $(if $(ENVS),--envs $(ENVS))
 
 toc: $(STAMP)
 	$(PY) book/sync_toc.py

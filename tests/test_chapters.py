@@ -81,7 +81,30 @@ def test_imports_nnlib_first_and_seeds(chapter):
     backend_import = re.search(r"^\s*(import (keras|tensorflow)|from (keras|tensorflow))", code, re.M)
     assert backend_import is None or nnlib_import.start() < backend_import.start(), \
         "nnlib is imported before keras/tensorflow (it silences TensorFlow's start-up log)"
-    assert re.search(r"seed_everything\(", code), "the set-up cell seeds through nnlib.seed_everything"
+    assert len(re.findall(r"seed_everything\(", code)) == 1, \
+        "the set-up cell seeds through nnlib.seed_everything, once (NNLIB_SEED replaces that one seed)"
+
+
+# Random streams seeded from a literal (or not at all) do not follow NNLIB_SEED: a chapter derives
+# them from the generator seed_everything returns (CONTRIBUTING.md, "Claims that hold on every machine").
+LITERAL_SEEDS = [
+    (r"default_rng\(\s*(\d|\))", "np.random.default_rng with a literal seed or none"),
+    (r"\b\w*(seed|random_state)\w*\s*=\s*\(?\s*\d", "a seed or random_state set to a literal"),
+    (r"for\s+\w*seed\w*\s+in\s+range\(", "seeds taken from range()"),
+    (r"(np\.random\.seed|RandomState|set_random_seed)\(", "a global or legacy seed besides seed_everything"),
+]
+
+
+@pytest.mark.parametrize("chapter", PRESENT, ids=ids)
+def test_random_streams_derive_from_the_seeded_generator(chapter):
+    for index, cell in enumerate(load(chapter)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        for line in "".join(cell["source"]).splitlines():
+            if "seed_everything(" in line:
+                continue
+            for pattern, what in LITERAL_SEEDS:
+                assert not re.search(pattern, line), f"cell {index}: {what}: {line.strip()!r} (derive it from rng)"
 
 
 @pytest.mark.parametrize("chapter", PRESENT, ids=ids)

@@ -1,6 +1,7 @@
 """Tests for nnlib.seeding: one call reseeds Python, NumPy, nnlib's default generator and
 Keras/TensorFlow, and turns on op determinism; bad input."""
 import random
+import re
 
 import numpy as np
 import pytest
@@ -90,3 +91,32 @@ def test_bad_seeds_are_refused():
         seed_everything("0")
     with pytest.raises(ValueError, match=r"seed expected an integer in \[0, 2\*\*32 - 1\] \(NumPy's range\)\. Received: seed=4294967296"):
         seed_everything(2**32)
+
+
+def test_nnlib_seed_replaces_the_seed_a_chapter_passes(monkeypatch):
+    monkeypatch.setenv("NNLIB_SEED", "7")
+    rng = seed_everything(0)
+    np.testing.assert_array_equal(rng.standard_normal(3), np.random.default_rng(7).standard_normal(3))
+    assert random.random() == draws_after_numpy_seed(7)[0]
+    monkeypatch.setenv("NNLIB_SEED", "")  # empty counts as unset
+    np.testing.assert_array_equal(seed_everything(0).standard_normal(3), np.random.default_rng(0).standard_normal(3))
+
+
+def test_nnlib_seed_reaches_keras(monkeypatch):
+    monkeypatch.setenv("NNLIB_SEED", "7")
+    seed_everything(0)
+    overridden = draws()[3]
+    monkeypatch.delenv("NNLIB_SEED")
+    seed_everything(7)
+    assert draws()[3] == overridden
+
+
+def test_bad_nnlib_seed_is_refused(monkeypatch):
+    for text in ("-1", "1.5", "abc", str(2**32)):
+        monkeypatch.setenv("NNLIB_SEED", text)
+        with pytest.raises(ValueError, match=r"NNLIB_SEED expected an integer in \[0, 2\*\*32 - 1\] \(or unset\)\. "
+                                             r"Received: NNLIB_SEED='%s'" % re.escape(text)):
+            seed_everything(0)
+    monkeypatch.setenv("NNLIB_SEED", "3")
+    with pytest.raises(TypeError, match="seed expected a non-negative integer"):
+        seed_everything(1.5)  # the chapter's own argument is still checked
