@@ -58,6 +58,9 @@ ENVIRONMENTS: dict[str, dict[str, str]] = {
 }
 # The CPU feature each OpenBLAS kernel family needs (its name in /proc/cpuinfo's flags).
 CORETYPE_NEEDS = {"Prescott": "sse3", "Haswell": "avx2", "SkylakeX": "avx512f"}
+# What OpenBLAS reports once it runs a family: builds without separate Prescott-class kernels
+# run the generic x86-64 ones for Prescott and name them after the first alias, Katmai.
+CORETYPE_REPORTS = {"Prescott": {"prescott", "katmai"}, "Haswell": {"haswell"}, "SkylakeX": {"skylakex"}}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -110,7 +113,7 @@ def unavailable_environments() -> dict[str, str]:
             missing[name] = f"cannot read the CPU's flags to check for {needed}"
         elif flags is not None and needed not in flags and not (needed == "sse3" and "pni" in flags):
             missing[name] = f"the CPU lacks {needed}"
-        elif openblas_architecture(coretype).lower() != coretype.lower():
+        elif openblas_architecture(coretype).lower() not in CORETYPE_REPORTS[coretype]:
             missing[name] = f"OpenBLAS did not switch to {coretype} (it reports {openblas_architecture(coretype)!r})"
     return missing
 
