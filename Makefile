@@ -15,7 +15,7 @@ export TF_ENABLE_ONEDNN_OPTS ?= 0
 export TQDM_DISABLE          ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
 
-.PHONY: install book test lab serve bench robustness clean strip toc
+.PHONY: install book test test-browser lab serve bench robustness clean strip toc
 
 install: $(STAMP)
 
@@ -26,13 +26,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --constraint constraints.txt --editable ".[all]"
 	touch $(STAMP)
 
+# book/build.py executes the chapters in parallel into the execution cache, then runs
+# `jupyter-book build . -W -n --keep-going`, which renders them from it.
 book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(PY) book/build.py
 	@echo "The website is at $(CURDIR)/_build/html/index.html (open it, or run: make serve)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env -m "not book" tests notebooks
 	$(PY) -m pytest -q -m book tests
+	$(PY) tests/browser_check.py --if-available
+
+# Every built page in headless Chromium with the network blocked (needs `make book` first).
+test-browser: $(STAMP)
+	$(PY) tests/browser_check.py
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -42,7 +49,7 @@ serve:
 	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
 
 bench: $(STAMP)
-	$(PY) tests/bench.py
+	$(PY) tests/bench.py $(if $(JOBS),-j $(JOBS))
 
 # Every chapter (or CHAPTERS="16 23") under other BLAS kernels, thread counts and seeds, and twice
 # as it is; ENVS="seed-1 seed-2" picks environments (see tests/robustness.py). Not part of `make test`.

@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -47,9 +46,9 @@ def test_repr_checks_catch_object_reprs_and_pass_data():
 
 @pytest.fixture(scope="module")
 def build():
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    # As `make book`: the chapters execute in parallel into the cache, then jupyter-book renders them.
     result = subprocess.run(
-        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+        [sys.executable, str(ROOT / "book" / "build.py")],
         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
     )
     return result
@@ -72,6 +71,36 @@ def test_chapter_page_is_executed_with_figures_and_clean(build, chapter):
     assert address is None, f"an object's repr on the page: ...{html[max(0, address.start() - 80):address.end()]}"
     assert bare_object_reprs(html) == [], f"a cell shows only the repr of an object: {bare_object_reprs(html)}"
     assert re.search(r'href="[^"]*_sources/notebooks/%s\.ipynb"' % chapter["slug"], html), "the page offers the .ipynb download"
+
+
+# Anything a page loads by itself (scripts, styles, fonts, images, frames); hyperlinks (<a href>) may
+# point anywhere, such as the papers in the bibliography.
+LOADED = re.compile(r"<(?:script|img|iframe|source|video|audio|embed)\b[^>]*?\ssrc=[\"']([^\"']+)"
+                    r"|<link\b[^>]*?\shref=[\"']([^\"']+)|\burl\(\s*[\"']?([^\"')]+)", re.I)
+
+
+def external_loads(text: str) -> list[str]:
+    """The addresses in an HTML page or style sheet that would be fetched from outside the build."""
+    found = [next(group for group in match.groups() if group) for match in LOADED.finditer(text)]
+    return [address for address in found if re.match(r"^([a-z][a-z0-9+.-]*:)?//", address.strip(), re.I)]
+
+
+def test_external_loads_are_found():
+    page = ('<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+            '<link rel="stylesheet" href="//fonts.example.org/a.css"><img alt="x" src="../_images/a.png">'
+            '<a href="https://doi.org/10.1000/1">paper</a><style>@font-face {src: url("https://x.org/f.woff2")}</style>')
+    assert external_loads(page) == ["https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js",
+                                    "//fonts.example.org/a.css", "https://x.org/f.woff2"]
+
+
+def test_every_page_loads_only_what_the_build_contains(build):
+    pages = sorted(HTML.rglob("*.html")) + sorted((HTML / "_static").rglob("*.css"))
+    assert len(pages) > len(PRESENT), "the build has its pages"
+    outside = {str(path.relative_to(HTML)): external_loads(path.read_text(errors="replace")) for path in pages}
+    outside = {path: addresses for path, addresses in outside.items() if addresses}
+    assert outside == {}, f"pages that load from outside _build/html: {outside}"
+    mathjax = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', (HTML / "notebooks" / f"{PRESENT[0]['slug']}.html").read_text())
+    assert mathjax and (HTML / "notebooks" / mathjax[0]).resolve().is_file(), f"MathJax is served from the build: {mathjax}"
 
 
 def test_reference_pages_exist(build):
