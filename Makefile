@@ -41,8 +41,9 @@ test: $(STAMP)
 test-browser: $(STAMP)
 	$(PY) tests/browser_check.py
 
+# JupyterLab on localhost only; LAB_ARGS adds options (e.g. LAB_ARGS=--port=8890; tests/test_lab.py uses it).
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 serve:
 	@test -f _build/html/index.html || { echo "No website yet: run make book first."; exit 1; }
