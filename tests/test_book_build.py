@@ -110,3 +110,43 @@ def test_reference_pages_exist(build):
     statistics = (HTML / "book" / "execution-statistics.html").read_text()
     for chapter in PRESENT:
         assert chapter["slug"] in statistics, f"{chapter['slug']} missing from the execution statistics"
+
+
+IMG = re.compile(r"<img\b[^>]*>", re.I)
+# An alt text that is a file name or path, as myst-nb writes when a cell gives none.
+PATH_LIKE = re.compile(r"[/\\]|\.(png|jpe?g|svg|gif|webp)\b|^[0-9a-f]{16,}$", re.I)
+
+
+def bad_alt_texts(page_html: str) -> list[str]:
+    """The <img> tags on a page whose alt text is missing, empty or a path."""
+    bad = []
+    for tag in IMG.findall(page_html):
+        alt = re.search(r'\balt=(["\'])(.*?)\1', tag, re.S)
+        text = html_lib.unescape(alt.group(2)).strip() if alt else ""
+        if not text or PATH_LIKE.search(text):
+            bad.append(tag)
+    return bad
+
+
+def test_alt_text_checks_catch_paths_and_pass_sentences():
+    assert bad_alt_texts('<img alt="../_images/c6abdc57.png" src="../_images/c6abdc57.png">')
+    assert bad_alt_texts('<img alt="" src="a.png">') and bad_alt_texts('<img src="a.png">')
+    assert not bad_alt_texts('<img alt="Training loss falls from 0.7 to 0.1 over 50 epochs." src="../_images/a.png">')
+
+
+def test_every_image_has_alt_text_and_chapter_figures_are_numbered_by_chapter(build):
+    pages = sorted(HTML.rglob("*.html"))
+    bad = {str(page.relative_to(HTML)): bad_alt_texts(page.read_text()) for page in pages}
+    assert {page: tags for page, tags in bad.items() if tags} == {}, "images without a real alt text"
+    for chapter in PRESENT:
+        html = (HTML / "notebooks" / f"{chapter['slug']}.html").read_text()
+        images = len(re.findall(r'<img[^>]+src="[^"]*_images/', html))
+        figures = re.findall(r'<span class="caption-number">Figure ([\d.]+) </span>', html)
+        number = chapter["number"]
+        assert figures == [f"{number}.{k}" for k in range(1, images + 1)], \
+            f"{chapter['slug']}: {images} images, figures numbered {figures} (expected {number}.1 ... {number}.{images})"
+        boxes = re.findall(r'<div class="exercise admonition" id="[^"]+">', html)
+        exercises = re.findall(r'<div class="exercise admonition" id="[^"]+">\s*<p class="admonition-title">'
+                               r'<span class="caption-number">Exercise ([\d.]+) </span>', html)
+        assert len(exercises) == len(boxes) and exercises == [f"{number}.{k}" for k in range(1, len(boxes) + 1)], \
+            f"{chapter['slug']}: {len(boxes)} exercises, numbered {exercises}"

@@ -135,3 +135,114 @@ def test_exercise_labels_are_prefixed_with_the_chapter(chapter):
     number = f"{chapter['number']:02d}"
     for label in re.findall(r":label:\s*(\S+)", markdown):
         assert label.startswith(f"ch{number}-"), f"label {label!r} is not prefixed ch{number}- (labels are global)"
+
+
+def prose(notebook: dict) -> str:
+    """The chapter's markdown without code blocks, inline code, role targets and label lines."""
+    text = "\n".join(sources(notebook, "markdown"))
+    text = re.sub(r"^(`{3,})(?!\{).*?^\1", "", text, flags=re.S | re.M)   # fenced code (not directives)
+    text = re.sub(r"^\([\w-]+\)=$|^:label:.*$", "", text, flags=re.M)
+    return text
+
+
+ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
+PRESENT_NUMBERS = {chapter["number"] for chapter in PRESENT}
+
+
+def chapter_link_problems(text: str) -> list[str]:
+    """Bare `{ref}`chNN`` links (they render the whole question) and unlinked mentions of a chapter
+    that exists ("chapter 15" in plain text); later chapters may be named in plain text until they land."""
+    problems = []
+    for role, target in ROLE.findall(text):
+        label = re.fullmatch(r"(?:(.*?)\s*<)?(ch\d\d)>?", target.strip())
+        if role == "ref" and label:
+            title, name = label.groups()
+            if title not in (f"Chapter {int(name[2:])}", f"chapter {int(name[2:])}"):
+                problems.append(f"{{ref}}`{target}` (write {{ref}}`Chapter {int(name[2:])} <{name}>`)")
+    # A chapter of a cited book is not one of ours: "Chapter 6 of Goodfellow", "{cite}`x` (chapter 7)".
+    text = re.sub(r"\{cite[^}]*\}`[^`]*`\s*\([Cc]hapters? \d+|\b[Cc]hapters? \d+(?= of\b)", " ", text)
+    plain = ROLE.sub(" ", text)
+    plain = re.sub(r"`[^`]*`", " ", plain)
+    for match in re.finditer(r"\b[Cc]hapters?\s+(\d+(?:(?:\s*,\s*|\s+and\s+|\s+or\s+|\s*[–-]\s*)\d+)*)", plain):
+        for number in re.findall(r"\d+", match.group(1)):
+            if int(number) in PRESENT_NUMBERS:
+                problems.append(f"unlinked {match.group(0)!r}")
+                break
+    return problems
+
+
+def test_chapter_link_check_catches_bare_and_unlinked_mentions():
+    assert chapter_link_problems("as {ref}`ch04` showed") and chapter_link_problems("see chapter 4.")
+    assert chapter_link_problems("chapters 30 and 4 show") and chapter_link_problems("{ref}`the perceptron <ch04>`")
+    assert chapter_link_problems("{ref}`Chapter 5 <ch04>`")
+    assert not chapter_link_problems("as {ref}`Chapter 4 <ch04>` showed; {ref}`chapter 4 <ch04>`; chapter 49 will")
+    assert not chapter_link_problems("{ref}`the proof <ch04-proof>` and `chapter 4` in code")
+    assert not chapter_link_problems("Chapter 6 of Goodfellow et al. and {cite}`goodfellow2016` (chapter 7)")
+
+
+@pytest.mark.parametrize("chapter", PRESENT, ids=ids)
+def test_chapters_are_linked_as_chapter_n(chapter):
+    assert chapter_link_problems(prose(load(chapter))) == []
+
+
+@pytest.mark.parametrize("chapter", PRESENT, ids=ids)
+def test_exercises_are_referenced_by_number_role(chapter):
+    # sphinx-exercise numbers exercises per chapter (book/_ext/chapter_numbers.py): {numref}`ch15-ex3`
+    # renders "Exercise 15.3"; a hand-written "exercise 3" or a {ref} to an exercise does not say that.
+    text = prose(load(chapter))
+    assert not re.findall(r"\{ref\}`[^`]*ch\d\d-ex\d+>?`", text), "refer to an exercise with {numref}`chNN-exK`"
+    plain = re.sub(r"`[^`]*`", " ", ROLE.sub(" ", text))
+    mentions = re.findall(r"\b[Ee]xercises?\s+\d+", plain)
+    assert mentions == [], f"write {{numref}}`chNN-exK` instead of {mentions}"
+
+
+def words_in(markdown: str) -> int:
+    text = ROLE.sub(lambda match: re.sub(r"\s*<[^>]*>$", "", match.group(2)), markdown)
+    text = re.sub(r"^:\w+:.*$", "", text, flags=re.M)
+    return len(re.findall(r"[\w$\\][^\s]*", text))
+
+
+@pytest.mark.parametrize("chapter", PRESENT, ids=ids)
+def test_short_answer_is_a_minute_long(chapter):
+    markdown = "\n".join(sources(load(chapter), "markdown"))
+    box = re.search(r"^(`{3,}|:{3,})\{admonition\}\s*The short answer\s*\n(.*?)^\1\s*$", markdown, re.S | re.M)
+    assert box, "the short-answer box"
+    assert words_in(box.group(2)) <= 120, f"the short answer has {words_in(box.group(2))} words (at most 120)"
+
+
+FIGURE_NAME = re.compile(r"fig-ch(\d\d)-[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def figure_problems(cell: dict, number: int) -> list[str]:
+    """What a figure cell's myst-nb metadata lacks: a caption, a name fig-chNN-..., and an alt text
+    that says in a sentence what the figure shows (not a path, not the caption again)."""
+    meta = cell.get("metadata", {}).get("mystnb", {})
+    caption = str(meta.get("figure", {}).get("caption", "")).strip()
+    name = str(meta.get("figure", {}).get("name", ""))
+    alt = str(meta.get("image", {}).get("alt", "")).strip()
+    problems = []
+    if not caption:
+        problems.append("mystnb.figure.caption is missing")
+    if not FIGURE_NAME.fullmatch(name) or int(FIGURE_NAME.fullmatch(name).group(1)) != number:
+        problems.append(f"mystnb.figure.name {name!r} is not fig-ch{number:02d}-<words>")
+    if len(alt.split()) < 6 or not alt.endswith(".") or re.search(r"[/\\]|\.png\b", alt) or alt == caption:
+        problems.append(f"mystnb.image.alt {alt!r} is not a sentence saying what the figure shows")
+    return problems
+
+
+@pytest.mark.parametrize("chapter", PRESENT, ids=ids)
+def test_every_figure_has_alt_text_and_a_numbered_caption(chapter):
+    names = []
+    for index, cell in enumerate(load(chapter)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        shows = len(re.findall(r"^\s*plt\.show\(\)", source, re.M))
+        has_meta = "figure" in cell.get("metadata", {}).get("mystnb", {})
+        if not shows:
+            assert not has_meta, f"cell {index} has figure metadata but shows no figure"
+            continue
+        assert shows == 1, f"cell {index} shows {shows} figures: one figure per cell (each gets its own caption)"
+        assert figure_problems(cell, chapter["number"]) == [], f"cell {index}: {figure_problems(cell, chapter['number'])}"
+        names.append(cell["metadata"]["mystnb"]["figure"]["name"])
+    assert len(names) == len(set(names)), f"figure names repeat: {names}"
