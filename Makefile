@@ -33,7 +33,7 @@ book: $(STAMP)
 	@echo "The website is at $(CURDIR)/_build/html/index.html (open it, or run: make serve)"
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env -m "not book" tests notebooks
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --nbval-lax --nbval-current-env -p nbval_book_cache -m "not book" tests notebooks
 	$(PY) -m pytest -q -m book tests
 	$(PY) tests/browser_check.py --if-available
 
