@@ -8,7 +8,9 @@ jupyter-cache's `local-parallel` executor, one chapter per core, and then runs
 Nothing is weakened by the first step: a chapter whose execution fails there is not cached,
 so `jupyter-book` executes it again itself and the build fails on it as it always did (a
 failing cell, stderr output and broken references are errors under `-W`). A chapter whose
-code is unchanged is not executed at all, so a warm build only renders.
+code is unchanged is not executed at all, so a warm build only renders. In `make test` the
+cache is already full when this runs: nbval's run of each chapter was stored in it
+(tests/nbval_book_cache.py), so the website step executes nothing.
 
     python book/build.py            # what `make book` runs
     python book/build.py --no-build # only fill the cache
@@ -16,10 +18,12 @@ code is unchanged is not executed at all, so a warm build only renders.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +39,40 @@ def chapter_paths() -> list[Path]:
     return [ROOT / "notebooks" / f"{chapter['slug']}.ipynb" for chapter in sync_toc.chapters() if sync_toc.existing(chapter)]
 
 
+# ipykernel 7 logs this on every kernel start to the kernel's stderr, which is ours here.
+KERNEL_NOTICE = "Kernel is running over TCP without encryption"
+
+
+@contextlib.contextmanager
+def without_kernel_notices():
+    """Hold back what the kernels write to stderr while they run, then pass it on without
+    ipykernel's start-up notice (a line per chapter that says nothing about the chapter)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode(errors="replace").splitlines(keepends=True):
+                if KERNEL_NOTICE not in line:
+                    sys.stderr.write(line)
+
+
+def is_cached(cache, path: str) -> bool:
+    import nbformat
+
+    try:
+        cache.match_cache_notebook(nbformat.read(path, as_version=4))
+    except KeyError:
+        return False
+    return True
+
+
 def fill_cache() -> dict[str, list[str]]:
     """Execute, in parallel, every chapter the cache has no outputs for; return what happened."""
     from jupyter_cache import get_cache
@@ -43,12 +81,16 @@ def fill_cache() -> dict[str, list[str]]:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]
     cache = get_cache(str(ROOT / config["cache"]))
     paths = [str(path) for path in chapter_paths()]
+    missing = [path for path in paths if not is_cached(cache, path)]
+    if not missing:  # `make test` after nbval, or a warm `make book`: nothing to execute
+        return {"executed": [], "failed": [], "reused": paths}
     for path in paths:
         cache.add_nb_to_project(path)
     logger = logging.getLogger("book.build")
     logger.setLevel(logging.WARNING)
     executor = load_executor("local-parallel", cache=cache, logger=logger)
-    result = executor.run_and_cache(filter_uris=paths, timeout=config["timeout"], allow_errors=False)
+    with without_kernel_notices():
+        result = executor.run_and_cache(filter_uris=missing, timeout=config["timeout"], allow_errors=False)
     executed = set(result.succeeded) | set(result.excepted) | set(result.errored)
     return {"executed": sorted(result.succeeded), "failed": sorted(set(result.excepted) | set(result.errored)),
             "reused": sorted(set(paths) - executed)}

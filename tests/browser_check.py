@@ -14,12 +14,14 @@ line and exits 0 when no Chromium is found.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import http.server
 import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +30,7 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 CANDIDATES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome",
               "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
               "/Applications/Chromium.app/Contents/MacOS/Chromium"]
+TABS = 2  # pages loaded at once, one per core (MathJax typesetting is CPU-bound)
 SCREENSHOT_PAGES = {"intro": "book/intro.html", "chapter-03": "notebooks/03_perceptron.html",
                     "chapter-16": "notebooks/16_batch_normalization.html"}
 INSTALL_HINT = ("install Chromium (Debian/Ubuntu: sudo apt-get install chromium; macOS: Google Chrome) "
@@ -36,6 +39,7 @@ INSTALL_HINT = ("install Chromium (Debian/Ubuntu: sudo apt-get install chromium;
 # Runs in the page once it has loaded: waits for MathJax, then reports what a reader would miss.
 INSPECT = """async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  await document.fonts.ready;
   const maths = [...document.querySelectorAll('.math')];
   const untypeset = maths.filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.trim().slice(0, 60));
   const images = [...document.images];
@@ -67,55 +71,73 @@ def serve(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def check_pages(chromium: str, pages: list[str]) -> tuple[dict[str, list[str]], dict[str, dict]]:
-    from playwright.sync_api import sync_playwright
-
+def check_pages(chromium: str, pages: list[str], tabs: int = TABS) -> tuple[dict[str, list[str]], dict[str, dict]]:
+    """Load `pages` in `tabs` tabs at once; return the problems found per page and each page's report."""
     server, origin = serve(HTML)
-    problems: dict[str, list[str]] = {}
-    seen: dict[str, dict] = {}
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, headless=True)
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
-            # The network is blocked: only the local server answers.
-            context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin + "/")
-                          else route.abort("internetdisconnected"))
-            for page_path in pages:
-                found: list[str] = []
-                page = context.new_page()
-                page.on("console", lambda message, found=found: found.append(f"console error: {message.text[:200]}")
-                        if message.type == "error" else None)
-                page.on("pageerror", lambda error, found=found: found.append(f"script error: {str(error)[:200]}"))
-                page.on("requestfailed", lambda request, found=found: found.append(
-                    f"request failed: {request.url} ({request.failure})"))
-                page.on("response", lambda response, found=found: found.append(
-                    f"HTTP {response.status}: {response.url}") if response.status >= 400 else None)
-                page.goto(f"{origin}/{page_path}", wait_until="load")
-                report = page.evaluate(INSPECT)
-                page.wait_for_load_state("networkidle")
-                if report["untypeset"]:
-                    found.append(f"{len(report['untypeset'])} of {report['maths']} formulas untypeset, "
-                                 f"e.g. {report['untypeset'][0]!r}")
-                found += [f"image did not load: {src}" for src in report["broken"]]
-                if report["navigation"] < 3 and page_path not in ("search.html", "genindex.html"):
-                    found.append(f"navigation sidebar missing ({report['navigation']} links)")
-                for name, target in SCREENSHOT_PAGES.items():
-                    if page_path == target:
-                        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
-                page.close()
-                seen[page_path] = report
-                if found:
-                    problems[page_path] = found
-            browser.close()
+        return asyncio.run(_check_pages(chromium, pages, origin, tabs))
     finally:
         server.shutdown()
-    return problems, seen
+
+
+async def _check_pages(chromium: str, pages: list[str], origin: str, tabs: int):
+    from playwright.async_api import async_playwright
+
+    problems: dict[str, list[str]] = {}
+    seen: dict[str, dict] = {}
+    queue = list(pages)
+
+    async def offline(route):
+        # The network is blocked: only the local server answers.
+        if route.request.url.startswith(origin + "/"):
+            await route.continue_()
+        else:
+            await route.abort("internetdisconnected")
+
+    async def check(context, page_path: str) -> None:
+        found: list[str] = []
+        page = await context.new_page()
+        page.on("console", lambda message: found.append(f"console error: {message.text[:200]}")
+                if message.type == "error" else None)
+        page.on("pageerror", lambda error: found.append(f"script error: {str(error)[:200]}"))
+        page.on("requestfailed", lambda request: found.append(f"request failed: {request.url} ({request.failure})"))
+        page.on("response", lambda response: found.append(f"HTTP {response.status}: {response.url}")
+                if response.status >= 400 else None)
+        await page.goto(f"{origin}/{page_path}", wait_until="load")
+        report = await page.evaluate(INSPECT)
+        await page.wait_for_load_state("networkidle")  # late requests (fonts MathJax asks for) are seen too
+        if report["untypeset"]:
+            found.append(f"{len(report['untypeset'])} of {report['maths']} formulas untypeset, "
+                         f"e.g. {report['untypeset'][0]!r}")
+        found += [f"image did not load: {src}" for src in report["broken"]]
+        if report["navigation"] < 3 and page_path not in ("search.html", "genindex.html"):
+            found.append(f"navigation sidebar missing ({report['navigation']} links)")
+        for name, target in SCREENSHOT_PAGES.items():
+            if page_path == target:
+                await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+        await page.close()
+        seen[page_path] = report
+        if found:
+            problems[page_path] = found
+
+    async def tab(context) -> None:
+        while queue:
+            await check(context, queue.pop(0))
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, headless=True)
+        context = await browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+        await context.route("**/*", offline)
+        await asyncio.gather(*(tab(context) for _ in range(max(1, tabs))))
+        await browser.close()
+    return {path: problems[path] for path in pages if path in problems}, {path: seen[path] for path in pages}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--if-available", action="store_true", help="skip, with one line, when no Chromium is found")
+    parser.add_argument("--tabs", type=int, default=TABS, help=f"pages loaded at once (default {TABS})")
     args = parser.parse_args(argv)
     chromium = find_chromium()
     if chromium is None:
@@ -130,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     # index.html only redirects (a meta refresh) to the intro, which is checked itself.
     pages = sorted(str(path.relative_to(HTML)) for path in HTML.rglob("*.html")
                    if "_static" not in path.parts and 'http-equiv="Refresh"' not in path.read_text(errors="replace")[:2000])
-    problems, seen = check_pages(chromium, pages)
+    start = time.perf_counter()
+    problems, seen = check_pages(chromium, pages, args.tabs)
     formulas = sum(report["maths"] for report in seen.values())
     images = sum(report["images"] for report in seen.values())
     for page_path, found in problems.items():
@@ -138,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in found[:10]:
             print(f"    {line}")
     print(f"browser check ({Path(chromium).name}, network blocked): {len(pages)} pages, {formulas} formulas, "
-          f"{images} images; screenshots in {SCREENSHOTS.relative_to(ROOT)}/")
+          f"{images} images in {time.perf_counter() - start:.0f} s; screenshots in {SCREENSHOTS.relative_to(ROOT)}/")
     print(f"browser check: {len(pages) - len(problems)} of {len(pages)} pages passed")
     return 1 if problems else 0
 
