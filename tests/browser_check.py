@@ -30,7 +30,7 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 CANDIDATES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome",
               "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
               "/Applications/Chromium.app/Contents/MacOS/Chromium"]
-TABS = 2  # pages loaded at once, one per core (MathJax typesetting is CPU-bound)
+TABS = 1  # pages loaded at once; with 2 tabs on a busy 2-core machine a page never reached network idle
 SCREENSHOT_PAGES = {"intro": "book/intro.html", "chapter-03": "notebooks/03_perceptron.html",
                     "chapter-16": "notebooks/16_batch_normalization.html"}
 INSTALL_HINT = ("install Chromium (Debian/Ubuntu: sudo apt-get install chromium; macOS: Google Chrome) "
