@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+
+from kernels import notebook_client
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET, CEILING = 30.0, 60.0
@@ -24,8 +25,7 @@ BUDGET, CEILING = 30.0, 60.0
 
 def run(path: Path) -> tuple[float, str]:
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=int(CEILING * 3), kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = notebook_client(notebook, path, timeout=int(CEILING * 3))
     start = time.perf_counter()
     try:
         client.execute()

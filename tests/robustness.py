@@ -122,13 +122,13 @@ def unavailable_environments() -> dict[str, str]:
 def execute(path: Path, output: Path) -> dict:
     """Execute one notebook in a fresh kernel; write the executed copy; return what happened."""
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    for attempt in (1, 2):  # a kernel that dies while starting (a ZMQ port race) gets one retry
+    from kernels import notebook_client
+
+    for attempt in (1, 2):  # a kernel that dies while starting (it happened with TCP ports) gets one retry
         notebook = nbformat.read(path, as_version=4)
-        client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = notebook_client(notebook, path, timeout=CELL_TIMEOUT)
         start = time.perf_counter()
         result = {"status": "pass", "detail": ""}
         try:
