@@ -410,8 +410,16 @@ class Adam(Optimizer):
         return state
 
     def _update(self, param, grad, state, learning_rate):
+        # the step size in the parameter's dtype, in Keras's order of operations, so that a
+        # float32 step equals Keras's to the last bit (see the Notes on float64)
+        dtype = param.dtype.type
         step = self.iterations + 1
-        alpha = learning_rate * math.sqrt(1 - self.beta_2**step) / (1 - self.beta_1**step)
+        # beta**t from the beta rounded to the dtype; the power itself in float64, then rounded:
+        # TensorFlow's float32 pow agrees with that for Keras's default betas (NumPy's float32 pow
+        # is off by an ulp at some steps)
+        beta_1_power = dtype(np.power(np.float64(dtype(self.beta_1)), step))
+        beta_2_power = dtype(np.power(np.float64(dtype(self.beta_2)), step))
+        alpha = dtype(learning_rate) * np.sqrt(dtype(1) - beta_2_power) / (dtype(1) - beta_1_power)
         momentum, velocity = state["momentum"], state["velocity"]
         momentum += (grad - momentum) * (1 - self.beta_1)
         velocity += (np.square(grad) - velocity) * (1 - self.beta_2)

@@ -73,7 +73,7 @@ def test_dtype_is_kept_and_ints_become_float64(name):
 
 def test_get_names_and_passthrough():
     assert activations.names() == sorted(["linear", "step", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu",
-                                          "gelu", "silu", "swish", "softplus"])
+                                          "selu", "gelu", "silu", "swish", "softplus"])
     for name in activations.names():
         assert activations.get(name).name == ("silu" if name == "swish" else name)
         assert activations.get(name.upper()).name == activations.get(name).name

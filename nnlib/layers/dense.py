@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib import activations, initializers, regularizers
-from nnlib._validation import as_float_array, generator, positive_int
+from nnlib._validation import as_float_array, flag, generator, positive_int
+from nnlib.layers.base import float_dtype
 from nnlib.layers.base import Layer
 
 
@@ -65,12 +66,10 @@ class Dense(Layer):
         self.in_features = positive_int(in_features, "in_features")
         self.units = positive_int(units, "units")
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = flag(use_bias, "use_bias")
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype expected 'float32' or 'float64'. Received: dtype={dtype!r}")
+        self.dtype = float_dtype(dtype)
         rng = generator(rng)
         kernel = initializers.get(kernel_initializer)((self.in_features, self.units), rng)
         self.params["kernel"] = np.asarray(kernel, dtype=self.dtype)
@@ -113,7 +112,28 @@ class Dense(Layer):
         dout = as_float_array(dout, "dout")
         if dout.shape != self._z.shape:
             raise ValueError(f"Dense layer {self.name!r} backward expected dout of shape {self._z.shape}. Received: dout.shape={dout.shape}")
-        delta = self.activation.backward(self._z, dout)
+        return self._backward_delta(self.activation.backward(self._z, dout))
+
+    def cached_pre_activation(self) -> np.ndarray:
+        """:math:`Z`, the logits of the last forward pass (what the activation received)."""
+        self._require_cache("_z")
+        return self._z
+
+    def backward_pre_activation(self, delta):
+        r"""Back-propagate :math:`\delta = \partial L/\partial Z` directly, skipping the activation.
+
+        Used by :class:`~nnlib.model.Sequential` for a cross-entropy computed from the logits
+        of a sigmoid or softmax output layer. Fills ``grads``; returns :math:`\delta W^\top`.
+        """
+        self._require_cache("_z")
+        delta = as_float_array(delta, "delta")
+        if delta.shape != self._z.shape:
+            raise ValueError(
+                f"Dense layer {self.name!r} backward_pre_activation expected delta of shape {self._z.shape}. Received: delta.shape={delta.shape}"
+            )
+        return self._backward_delta(delta.astype(self.dtype, copy=False))
+
+    def _backward_delta(self, delta):
         self.grads["kernel"] = self._x.T @ delta
         if self.use_bias:
             self.grads["bias"] = delta.sum(axis=0)
