@@ -36,7 +36,9 @@ _PARAMETERS = {
 
 def seed_backend(seed: int) -> None:
     """Seed Keras (Python, NumPy and TensorFlow) and turn on TensorFlow op determinism."""
-    keras.utils.set_random_seed(int(seed))
+    from nnlib._validation import non_negative_int
+
+    keras.utils.set_random_seed(non_negative_int(seed, "seed"))
     tf.config.experimental.enable_op_determinism()
 
 
@@ -186,9 +188,13 @@ def tape_gradients(keras_model, loss, x, y, *, include_penalties: bool = False) 
         raise TypeError(f"tape_gradients expected a Keras loss or its name. Received: {loss!r}")
     if not isinstance(include_penalties, bool):
         raise TypeError(f"tape_gradients expected include_penalties to be True or False. Received: {include_penalties!r}")
+    from nnlib._validation import data_array, same_length
+
+    x, y = data_array(x, "x", min_ndim=1), data_array(y, "y", min_ndim=1)
+    same_length(x, y, "tape_gradients")
     dtype = keras_model.trainable_weights[0].dtype if keras_model.trainable_weights else "float32"
-    x = tf.convert_to_tensor(np.asarray(x), dtype=dtype)
-    y = tf.convert_to_tensor(np.asarray(y), dtype=dtype)
+    x = tf.convert_to_tensor(x, dtype=dtype)
+    y = tf.convert_to_tensor(y, dtype=dtype)
     with tf.GradientTape() as tape:
         value = tf.reduce_mean(loss(y, keras_model(x, training=True)))  # a no-op on a reduced loss
         if include_penalties and keras_model.losses:

@@ -267,7 +267,11 @@ class Sequential:
         """
         self.loss = losses_module.get(loss)
         self.optimizer = optimizers_module.get(optimizer)
-        metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+        if isinstance(metrics, str):
+            metrics = (metrics,)
+        if not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics expected a list of metric names. Received: {type(metrics).__name__}")
+        metrics = tuple(metrics)
         for metric in metrics:
             if metric != "accuracy":
                 raise ValueError(f"metrics expected only 'accuracy'. Received: {metric!r}")

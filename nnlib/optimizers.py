@@ -107,7 +107,7 @@ class Optimizer:
         self.global_clipnorm = _optional(global_clipnorm, "global_clipnorm")
         if sum(option is not None for option in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(
-                "Only one of clipnorm, clipvalue and global_clipnorm expected. "
+                "Optimizer expected at most one of clipnorm, clipvalue and global_clipnorm. "
                 f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
             )
         self.iterations = 0

@@ -352,7 +352,7 @@ def test_set_weights_refuses_wrong_count_and_backward_refuses_wrong_shape():
     model.forward(np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"Dense layer 'dense' backward expected dout of shape \(3, 1\)\. Received: dout\.shape=\(3, 2\)"):
         model.backward(np.zeros((3, 2)))
-    with pytest.raises(ValueError, match=r"Dense layer 'dense' expects input of shape \(batch, 2\)\. Received: x\.shape=\(3, 3\)"):
+    with pytest.raises(ValueError, match=r"Dense layer 'dense' expected input of shape \(batch, 2\)\. Received: x\.shape=\(3, 3\)"):
         model.predict(np.zeros((3, 3)))
 
 

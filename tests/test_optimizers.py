@@ -266,10 +266,10 @@ def test_hyperparameters_are_validated():
 
 
 def test_clip_options_are_validated():
-    with pytest.raises(ValueError, match=(r"Only one of clipnorm, clipvalue and global_clipnorm expected\. "
+    with pytest.raises(ValueError, match=(r"Optimizer expected at most one of clipnorm, clipvalue and global_clipnorm\. "
                                           r"Received: clipnorm=1\.0, clipvalue=0\.5, global_clipnorm=None")):
         optimizers.Adam(clipnorm=1.0, clipvalue=0.5)
-    with pytest.raises(ValueError, match=r"Only one of clipnorm, clipvalue and global_clipnorm expected\."):
+    with pytest.raises(ValueError, match=r"Optimizer expected at most one of clipnorm, clipvalue and global_clipnorm\."):
         optimizers.AdamW(clipvalue=0.5, global_clipnorm=1.0)
     with pytest.raises(ValueError, match=r"clipnorm expected a finite number > 0\. Received: clipnorm=0\.0"):
         optimizers.SGD(clipnorm=0.0)

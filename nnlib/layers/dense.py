@@ -94,7 +94,7 @@ class Dense(Layer):
         x = as_float_array(x, "x")
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
-                f"Dense layer {self.name!r} expects input of shape (batch, {self.in_features}). Received: x.shape={x.shape}"
+                f"Dense layer {self.name!r} expected input of shape (batch, {self.in_features}). Received: x.shape={x.shape}"
             )
         z = x.astype(self.dtype, copy=False) @ self.kernel
         if self.use_bias:

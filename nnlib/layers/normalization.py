@@ -177,7 +177,7 @@ class BatchNormalization(Layer):
         x = as_float_array(x, "x")
         if x.ndim < 2 or x.shape[-1] != self.num_features:
             raise ValueError(
-                f"BatchNormalization layer {self.name!r} expects input of shape (batch, ..., {self.num_features}). "
+                f"BatchNormalization layer {self.name!r} expected input of shape (batch, ..., {self.num_features}). "
                 f"Received: x.shape={x.shape}"
             )
         return x.astype(self.dtype, copy=False)
