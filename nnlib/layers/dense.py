@@ -25,12 +25,18 @@ class Dense(Layer):
     kernel_initializer, bias_initializer : str or callable
         Names from :mod:`nnlib.initializers` (Keras's defaults: Glorot uniform, zeros).
     use_bias : bool, default True
+        ``True`` or ``False`` (``"no"`` or ``0`` are refused, not read as a truth value).
     kernel_regularizer, bias_regularizer : str or Regularizer, optional
         Weight penalties from :mod:`nnlib.regularizers` (``"l2"``, ``L1(0.001)``, ...). The
         model adds their values to the loss and their gradients to ``grads`` (chapters 13
         and 19); :meth:`backward` itself stays the plain derivative of :meth:`forward`.
     dtype : str, default "float64"
         float64 for gradient checks; float32 to compute exactly like Keras.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or out of range (see CONTRIBUTING, "Bad input").
 
     Notes
     -----
