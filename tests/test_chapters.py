@@ -137,12 +137,39 @@ def test_exercise_labels_are_prefixed_with_the_chapter(chapter):
         assert label.startswith(f"ch{number}-"), f"label {label!r} is not prefixed ch{number}- (labels are global)"
 
 
+CODE_DIRECTIVES = ("{code-block}", "{code}", "{code-cell}", "{literalinclude}", "{math}")
+
+
+def without_code(markdown: str) -> str:
+    """A markdown cell without its code blocks (fenced code, and code/math directives), keeping
+    the text inside other directives (admonitions, dropdowns, exercises)."""
+    kept, open_fences = [], []   # (fence, is_code) for every fence still open
+    for line in markdown.splitlines():
+        fence = re.match(r"^\s*(`{3,}|:{3,})(.*)$", line)
+        if fence:
+            marks, info = fence.group(1), fence.group(2).strip()
+            if open_fences and marks == open_fences[-1][0] and not info:
+                open_fences.pop()
+            else:
+                is_code = not info.startswith("{") or info.startswith(CODE_DIRECTIVES)
+                open_fences.append((marks, is_code))
+            continue
+        if not any(is_code for _, is_code in open_fences):
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def prose(notebook: dict) -> str:
-    """The chapter's markdown without code blocks, inline code, role targets and label lines."""
-    text = "\n".join(sources(notebook, "markdown"))
-    text = re.sub(r"^(`{3,})(?!\{).*?^\1", "", text, flags=re.S | re.M)   # fenced code (not directives)
-    text = re.sub(r"^\([\w-]+\)=$|^:label:.*$", "", text, flags=re.M)
-    return text
+    """The chapter's markdown without code blocks and label lines, cell by cell."""
+    text = "\n".join(without_code(cell) for cell in sources(notebook, "markdown"))
+    return re.sub(r"^\([\w-]+\)=$|^:label:.*$", "", text, flags=re.M)
+
+
+def test_prose_keeps_directive_text_and_drops_code():
+    cell = ("```{admonition} Box\nsee chapter 4\n```\n\nafter the box, chapter 5\n\n```python\nchapter = 6\n```\n"
+            "````{dropdown} Q\n```{code-block} python\nchapter 7\n```\nchapter 8 inside\n````\nend")
+    text = without_code(cell)
+    assert all(f"chapter {n}" in text for n in (4, 5, 8)) and "chapter 7" not in text and "chapter = 6" not in text
 
 
 ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
