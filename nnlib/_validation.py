@@ -1,7 +1,15 @@
 """Argument checks shared by nnlib's public entry points.
 
 Every check raises ``TypeError`` or ``ValueError`` with a message that says what was
-expected and what was received, in the style of Keras.
+expected and what was received, in the style of Keras. The policy they implement is
+written in CONTRIBUTING.md ("Bad input"):
+
+- *data handed in* (``x``, ``y``, ``y_true``, ``sample_weight``) must be numeric, non-empty
+  and finite: :func:`data_array`;
+- *values computed during training* (predictions, gradients, weights) may be inf or NaN:
+  they are checked for type and shape only (:func:`as_float_array`);
+- *flags and parameters* are validated, never coerced: :func:`flag`, :func:`real_number`,
+  :func:`positive_float`, :func:`positive_int`, :func:`one_of`, ...
 """
 from __future__ import annotations
 
@@ -39,8 +47,67 @@ def as_float_array(value, name: str, *, ndim: int | None = None, min_ndim: int |
 
 
 def check_finite(array: np.ndarray, name: str) -> None:
+    """Refuse NaN and inf (data handed in; computed values are not checked)."""
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} expected finite values. Received: an array containing NaN or inf")
+        count = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"{name} expected finite values. Received: {name} with {count} NaN or inf value{'s' * (count != 1)}")
+
+
+def check_non_empty(array: np.ndarray, name: str) -> None:
+    """Refuse arrays without values (a zero-length axis)."""
+    if np.size(array) == 0:
+        raise ValueError(f"{name} expected a non-empty array. Received: {name}.shape={np.shape(array)}")
+
+
+def data_array(value, name: str, *, ndim: int | None = None, min_ndim: int | None = None) -> np.ndarray:
+    """Data handed in by the caller: numeric (:func:`as_float_array`), non-empty and finite."""
+    array = as_float_array(value, name, ndim=ndim, min_ndim=min_ndim)
+    check_non_empty(array, name)
+    check_finite(array, name)
+    return array
+
+
+def same_length(first: np.ndarray, second: np.ndarray, caller: str, names=("x", "y"), what="as many targets as inputs") -> None:
+    """Refuse data whose first axes differ (``x`` and ``y``, ``y`` and ``sample_weight``)."""
+    if len(first) != len(second):
+        raise ValueError(
+            f"{caller} expected {what}. Received: {names[0]} has {len(first)} rows, {names[1]} has {len(second)}"
+        )
+
+
+def flag(value, name: str) -> bool:
+    """A bool (or NumPy bool); anything else, ``"no"`` or ``1`` included, is refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} expected True or False. Received: {value!r}")
+    return bool(value)
+
+
+def real_number(value, name: str) -> float:
+    """A finite real number (not a bool, not a string)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} expected a real number. Received: {name}={value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} expected a finite number. Received: {name}={value}")
+    return value
+
+
+def fraction(value, name: str, *, closed: bool = True) -> float:
+    """A number in [0, 1] (``closed``) or [0, 1)."""
+    value = real_number(value, name)
+    if value < 0 or value > 1 or (value == 1 and not closed):
+        interval = "[0, 1]" if closed else "[0, 1)"
+        raise ValueError(f"{name} expected a number in {interval}. Received: {name}={value}")
+    return value
+
+
+def axis_index(axis, ndim: int, name: str = "axis") -> int:
+    """An integer axis in [-ndim, ndim), returned as a non-negative index."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{name} expected an integer. Received: {name}={axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name} expected an integer in [{-ndim}, {ndim}) for an array with ndim={ndim}. Received: {name}={axis}")
+    return int(axis) % ndim
 
 
 def positive_int(value, name: str) -> int:
@@ -60,7 +127,7 @@ def non_negative_int(value, name: str) -> int:
 
 
 def positive_float(value, name: str, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} expected a real number. Received: {value!r}")
     value = float(value)
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):

@@ -11,7 +11,25 @@ import math
 
 import numpy as np
 
-from nnlib._validation import as_float_array, one_of, positive_float
+from nnlib._validation import as_float_array, axis_index, flag, one_of, positive_float
+
+# SELU's constants (Klambauer et al., 2017), those of tf.nn.selu and keras.activations.selu
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _negative_slope(value) -> float:
+    """Leaky ReLU's slope: a finite number >= 0 (keras.layers.LeakyReLU refuses negative ones)."""
+    return positive_float(value, "negative_slope", allow_zero=True)
+
+
+def _alpha(value) -> float:
+    """ELU's alpha: a finite number > 0."""
+    return positive_float(value, "alpha")
+
+
+def _approximate(value) -> bool:
+    return flag(value, "approximate")
 
 
 def linear(z):
@@ -51,14 +69,20 @@ def leaky_relu(z, negative_slope: float = 0.2):
     """Leaky ReLU, :math:`z` for :math:`z > 0` else :math:`\\alpha z`.
 
     The default slope 0.2 is that of ``keras.activations.leaky_relu`` (and ``tf.nn.leaky_relu``);
-    the layer ``keras.layers.LeakyReLU`` defaults to 0.3.
+    the layer ``keras.layers.LeakyReLU`` defaults to 0.3. ``negative_slope`` must be a finite
+    number >= 0, as for :class:`LeakyReLU` (and ``keras.layers.LeakyReLU``).
     """
+    negative_slope = _negative_slope(negative_slope)
     z = as_float_array(z, "z")
     return np.where(z > 0, z, negative_slope * z).astype(z.dtype)
 
 
 def elu(z, alpha: float = 1.0):
-    r"""Exponential linear unit, :math:`z` for :math:`z > 0` else :math:`\alpha(e^z - 1)`."""
+    r"""Exponential linear unit, :math:`z` for :math:`z > 0` else :math:`\alpha(e^z - 1)`.
+
+    ``alpha`` must be a finite number > 0, as for :class:`ELU`.
+    """
+    alpha = _alpha(alpha)
     z = as_float_array(z, "z")
     return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0))).astype(z.dtype)
 
@@ -75,10 +99,23 @@ def gelu(z, approximate: bool = False):
     With ``approximate=True``, the tanh form
     :math:`\tfrac12 z\bigl(1 + \tanh(\sqrt{2/\pi}(z + 0.044715 z^3))\bigr)`.
     """
+    approximate = _approximate(approximate)
     z = as_float_array(z, "z")
     if approximate:
         return 0.5 * z * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z**3)))
     return z * _normal_cdf(z)
+
+
+def selu(z):
+    r"""Scaled ELU, :math:`\lambda z` for :math:`z > 0` else :math:`\lambda\alpha(e^z - 1)`, with
+    :math:`\alpha \approx 1.6733` and :math:`\lambda \approx 1.0507` (``keras.activations.selu``).
+
+    With LeCun-normal weights (:func:`nnlib.initializers.lecun_normal`) the constants keep
+    activations near mean 0 and variance 1 from layer to layer (Klambauer et al., 2017).
+    """
+    z = as_float_array(z, "z")
+    negative = SELU_SCALE * SELU_ALPHA * np.expm1(np.minimum(z, 0))
+    return np.where(z > 0, SELU_SCALE * z, negative).astype(z.dtype)
 
 
 def silu(z):
@@ -97,8 +134,16 @@ def softmax(z, axis: int = -1):
     r"""Softmax along ``axis``, :math:`e^{z_k - \max z}/\sum_j e^{z_j - \max z}`.
 
     Subtracting the maximum changes nothing mathematically and keeps ``exp`` finite.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``z`` is not numeric or 0-d, ``axis`` is not an integer axis of ``z``, or ``z`` has
+        no values along ``axis`` (a softmax over nothing is undefined).
     """
     z = as_float_array(z, "z", min_ndim=1)
+    if z.shape[axis_index(axis, z.ndim)] == 0:
+        raise ValueError(f"softmax expected at least one value along axis {axis}. Received: z.shape={z.shape}")
     shifted = z - np.max(z, axis=axis, keepdims=True)
     exp_z = np.exp(shifted)
     return exp_z / np.sum(exp_z, axis=axis, keepdims=True)
@@ -209,7 +254,7 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
 
     def __init__(self, negative_slope: float = 0.2):
-        self.negative_slope = positive_float(negative_slope, "negative_slope", allow_zero=True)
+        self.negative_slope = _negative_slope(negative_slope)
 
     def forward(self, z):
         return leaky_relu(z, self.negative_slope)
@@ -228,7 +273,7 @@ class ELU(Activation):
     name = "elu"
 
     def __init__(self, alpha: float = 1.0):
-        self.alpha = positive_float(alpha, "alpha")
+        self.alpha = _alpha(alpha)
 
     def forward(self, z):
         return elu(z, self.alpha)
@@ -247,9 +292,7 @@ class GELU(Activation):
     name = "gelu"
 
     def __init__(self, approximate: bool = False):
-        if not isinstance(approximate, bool):
-            raise TypeError(f"approximate expected True or False. Received: {approximate!r}")
-        self.approximate = approximate
+        self.approximate = _approximate(approximate)
 
     def forward(self, z):
         return gelu(z, self.approximate)
@@ -265,6 +308,23 @@ class GELU(Activation):
 
     def __repr__(self):
         return f"Activation('gelu', approximate={self.approximate})"
+
+
+class SELU(Activation):
+    r"""Derivative :math:`\lambda` for :math:`z \ge 0`, else :math:`\lambda\alpha e^z`.
+
+    At :math:`z = 0` TensorFlow's gradient (``SeluGrad``) takes the right-hand value
+    :math:`\lambda`; so does this class. Used with :func:`nnlib.initializers.lecun_normal`.
+    """
+
+    name = "selu"
+
+    def forward(self, z):
+        return selu(z)
+
+    def derivative(self, z):
+        z = as_float_array(z, "z")
+        return np.where(z < 0, SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(z, 0)), SELU_SCALE).astype(z.dtype)
 
 
 class SiLU(Activation):
@@ -320,7 +380,7 @@ class Softmax(Activation):
         return s * (dout - np.sum(dout * s, axis=-1, keepdims=True))
 
 
-_REGISTRY = {cls.name: cls for cls in (Linear, Step, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, GELU, SiLU, Softplus, Softmax)}
+_REGISTRY = {cls.name: cls for cls in (Linear, Step, Sigmoid, Tanh, ReLU, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus, Softmax)}
 _REGISTRY["swish"] = SiLU  # Keras's other name for it
 
 

@@ -51,6 +51,16 @@ def _as_node(value) -> Node:
     return value if isinstance(value, Node) else Node(value)
 
 
+def _operands(a: Node, other, op: str) -> Node:
+    """``other`` as a Node whose shape broadcasts against ``a``'s (NumPy's rules)."""
+    other = _as_node(other)
+    try:
+        np.broadcast_shapes(a.shape, other.shape)
+    except ValueError:
+        raise ValueError(f"{op} expected shapes that broadcast. Received: shapes {a.shape} and {other.shape}") from None
+    return other
+
+
 class Node:
     r"""A float64 array in a computational graph, with its gradient and how to pass it back.
 
@@ -101,7 +111,7 @@ class Node:
     # --- binary operations: y = f(a, b) -----------------------------------------------
 
     def __add__(self, other):
-        other = _as_node(other)
+        other = _operands(self, other, "+")
         out = Node(self.value + other.value, _parents=(self, other), _op="+")
 
         def backward():  # dy/da = dy/db = 1
@@ -113,7 +123,7 @@ class Node:
         return out
 
     def __mul__(self, other):
-        other = _as_node(other)
+        other = _operands(self, other, "*")
         out = Node(self.value * other.value, _parents=(self, other), _op="*")
 
         def backward():  # dy/da = b, dy/db = a
@@ -150,7 +160,7 @@ class Node:
         return self._elementwise(self.value**exponent, exponent * self.value ** (exponent - 1), f"**{exponent:g}")
 
     def __sub__(self, other):
-        other = _as_node(other)
+        other = _operands(self, other, "-")
         out = Node(self.value - other.value, _parents=(self, other), _op="-")
 
         def backward():  # dy/da = 1, dy/db = -1
@@ -162,7 +172,7 @@ class Node:
         return out
 
     def __truediv__(self, other):
-        other = _as_node(other)
+        other = _operands(self, other, "/")
         out = Node(self.value / other.value, _parents=(self, other), _op="/")
 
         def backward():  # dy/da = 1/b, dy/db = -a/b^2

@@ -1,21 +1,27 @@
 r"""Callbacks for :meth:`nnlib.model.Sequential.fit`, with Keras's semantics (chapter 20).
 
-``fit`` calls ``on_train_begin(model)`` once, ``on_epoch_end(model, epoch, logs)`` after
-every epoch (``logs`` holds that epoch's ``loss``, ``val_loss``, ...), and
-``on_train_end(model)`` once; a callback stops training by setting
-``model.stop_training = True``.
+``fit`` calls ``on_train_begin(model)`` once, ``on_train_batch_end(model, batch, logs)``
+after every batch (``logs["loss"]``: the running mean of the epoch's batch losses, as in
+Keras), ``on_epoch_end(model, epoch, logs)`` after every epoch (``logs`` holds that epoch's
+``loss``, ``val_loss``, ...), and ``on_train_end(model)`` once; a callback stops training by
+setting ``model.stop_training = True`` (in a batch hook: after that batch).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from nnlib._validation import non_negative_int, one_of, positive_float
+from nnlib._validation import flag, non_negative_int, one_of, positive_float, real_number
 
 
 class Callback:
     """Hooks called by ``fit``; every hook does nothing unless overridden."""
 
     def on_train_begin(self, model) -> None:
+        pass
+
+    def on_train_batch_end(self, model, batch: int, logs: dict) -> None:
         pass
 
     def on_epoch_end(self, model, epoch: int, logs: dict) -> None:
@@ -39,7 +45,7 @@ class EarlyStopping(Callback):
     mode : {"auto", "min", "max"}, default "auto"
         ``"auto"`` minimises losses and maximises accuracy.
     baseline : float, optional
-        Improvements that do not beat it do not reset the patience counter.
+        A finite number; improvements that do not beat it do not reset the patience counter.
     restore_best_weights : bool, default False
         At the end of training, put back the weights of the best epoch.
     start_from_epoch : int >= 0, default 0
@@ -71,8 +77,8 @@ class EarlyStopping(Callback):
         if mode == "auto":
             mode = "max" if monitor.removeprefix("val_") in ("accuracy", "acc") else "min"
         self.mode = mode
-        self.baseline = None if baseline is None else float(baseline)
-        self.restore_best_weights = bool(restore_best_weights)
+        self.baseline = None if baseline is None else real_number(baseline, "baseline")
+        self.restore_best_weights = flag(restore_best_weights, "restore_best_weights")
         self.start_from_epoch = non_negative_int(start_from_epoch, "start_from_epoch")
         self.on_train_begin(None)
 
@@ -119,6 +125,42 @@ class EarlyStopping(Callback):
                 f"mode={self.mode!r}, restore_best_weights={self.restore_best_weights})")
 
 
+class TerminateOnNaN(Callback):
+    """Stop training when the loss becomes NaN or inf, as ``keras.callbacks.TerminateOnNaN``.
+
+    Parameters
+    ----------
+    raise_error : bool, default False
+        False: print ``"Batch {batch}: Invalid loss, terminating training"`` and set
+        ``model.stop_training``, so that the epoch ends after this batch, its logs (the
+        non-finite loss included) are recorded in the :class:`~nnlib.model.History`, and
+        every callback's ``on_train_end`` runs. True: raise ``RuntimeError`` at once
+        instead (no ``on_train_end``), as Keras's ``raise_error=True``.
+
+    Notes
+    -----
+    Keras's rule, checked after every batch: the batch logs' ``loss`` (the running mean of
+    the epoch's batch losses, weighted by batch size, the same in nnlib) is NaN or inf.
+    A running mean is non-finite from the first non-finite batch loss on, so the batch at
+    which training stops is the same as in Keras given the same batch losses.
+    """
+
+    def __init__(self, raise_error: bool = False):
+        self.raise_error = flag(raise_error, "raise_error")
+
+    def on_train_batch_end(self, model, batch: int, logs: dict) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        if self.raise_error:
+            raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. Terminating training immediately.")
+        print(f"Batch {batch}: Invalid loss, terminating training")
+        model.stop_training = True
+
+    def __repr__(self):
+        return f"TerminateOnNaN(raise_error={self.raise_error})"
+
+
 def lr_range_test(model, x, y, *, min_lr: float = 1e-5, max_lr: float = 1.0, steps: int = 100, batch_size: int = 32,
                   rng: np.random.Generator | None = None, stop_factor: float | None = 4.0):
     r"""The learning-rate range test: train while the rate grows geometrically.
@@ -137,13 +179,13 @@ def lr_range_test(model, x, y, *, min_lr: float = 1e-5, max_lr: float = 1.0, ste
     -------
     learning_rates, losses : ndarray (n,), with n <= steps
     """
-    from nnlib._validation import as_float_array, generator, positive_int
+    from nnlib._validation import generator, positive_int
+    from nnlib.model import Sequential
 
+    if not isinstance(model, Sequential):
+        raise TypeError(f"lr_range_test expected an nnlib Sequential. Received: {type(model).__name__}")
     model._require_compiled()
-    x = as_float_array(x, "x")
-    y = np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"lr_range_test expected as many targets as inputs. Received: x has {len(x)} rows, y has {len(y)}")
+    x, y, _ = model._data(x, y, None, "lr_range_test")
     min_lr, max_lr = positive_float(min_lr, "min_lr"), positive_float(max_lr, "max_lr")
     if min_lr >= max_lr:
         raise ValueError(f"lr_range_test expected min_lr < max_lr. Received: min_lr={min_lr}, max_lr={max_lr}")
@@ -161,7 +203,7 @@ def lr_range_test(model, x, y, *, min_lr: float = 1e-5, max_lr: float = 1.0, ste
             for step, rate in enumerate(rates):
                 model.optimizer.learning_rate = float(rate)
                 batch = order[step * batch_size:(step + 1) * batch_size]
-                loss = model.train_step(x[batch], y[batch])
+                loss = model._train_step(x[batch], y[batch])
                 learning_rates.append(float(rate))
                 losses.append(float(loss))
                 if not np.isfinite(loss) or (stop_factor is not None and loss > stop_factor * min(losses)):

@@ -60,6 +60,10 @@ def check_layer(layer, x, rng=None, eps: float = 1e-6) -> dict[str, float]:
     dict
         ``{"input": err, <param name>: err, ...}``: the largest relative error of each.
     """
+    from nnlib.layers.base import Layer
+
+    if not isinstance(layer, Layer):
+        raise TypeError(f"check_layer expected an nnlib layer. Received: {type(layer).__name__}")
     x = as_float_array(x, "x")
     if x.dtype != np.float64 or any(value.dtype != np.float64 for value in layer.params.values()):
         dtypes = {key: str(value.dtype) for key, value in layer.params.items()}
@@ -84,5 +88,8 @@ def check_layer(layer, x, rng=None, eps: float = 1e-6) -> dict[str, float]:
 
 def check_function(f, grad, x, eps: float = 1e-6) -> float:
     """Relative error between ``grad(x)`` and the central-difference gradient of scalar ``f(x)``."""
+    for name, function in (("f", f), ("grad", grad)):
+        if not callable(function):
+            raise TypeError(f"check_function expected a callable {name}. Received: {type(function).__name__}")
     x = as_float_array(x, "x").astype(np.float64).copy()
     return relative_error(grad(x), numerical_gradient(lambda: f(x), x, eps))

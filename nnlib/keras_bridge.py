@@ -3,8 +3,16 @@
 The only nnlib module that imports Keras or TensorFlow. nnlib stores weights in Keras's
 layouts (a Dense kernel is ``(in, units)``), so copying needs no transposes: the cross-checks
 in every chapter rest on these functions.
+
+:func:`to_keras` and :func:`from_keras` never change a model silently: an activation's
+parameters (Leaky ReLU's slope, ELU's alpha, GELU's ``approximate``) and the kernel and
+bias regularizers cross in both directions, and whatever has no counterpart on the other
+side (nnlib's step activation, a Keras constraint or activity regularizer, a Keras layer
+nnlib lacks) is refused with a ``ValueError`` or ``TypeError`` that names it.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -14,30 +22,56 @@ import tensorflow as tf
 
 from nnlib import activations
 from nnlib import layers as nn_layers
+from nnlib import regularizers as nn_regularizers
 from nnlib.model import Sequential
 
-_KERAS_ACTIVATIONS = {"linear", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu", "gelu", "silu", "softplus"}
+_KERAS_ACTIVATIONS = {"linear", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus"}
+# nnlib's parameterised activations: (class, attribute, Keras keyword, the Keras function's default)
+_PARAMETERS = {
+    "leaky_relu": ("negative_slope", "negative_slope", 0.2),
+    "elu": ("alpha", "alpha", 1.0),
+    "gelu": ("approximate", "approximate", False),
+}
 
 
 def seed_backend(seed: int) -> None:
     """Seed Keras (Python, NumPy and TensorFlow) and turn on TensorFlow op determinism."""
-    keras.utils.set_random_seed(int(seed))
+    from nnlib._validation import non_negative_int
+
+    keras.utils.set_random_seed(non_negative_int(seed, "seed"))
     tf.config.experimental.enable_op_determinism()
+
+
+def _keras_activation(activation, where: str):
+    """Keras's equivalent of an nnlib activation: its name, or the Keras function with the
+    parameters bound (``functools.partial``) when they differ from the function's defaults."""
+    name = activation.name
+    if name not in _KERAS_ACTIVATIONS or type(activation) is not type(activations.get(name)):
+        raise ValueError(
+            f"to_keras expected activations Keras has ({sorted(_KERAS_ACTIVATIONS)}). Received: {activation!r} in {where}"
+        )
+    if name in _PARAMETERS:
+        attribute, keyword, default = _PARAMETERS[name]
+        value = getattr(activation, attribute)
+        if value != default:
+            return functools.partial(getattr(keras.activations, name), **{keyword: value})
+    return name
 
 
 def _keras_layer(layer, dtype):
     if isinstance(layer, nn_layers.Dense):
-        # Keras's activation names carry no arguments: only nnlib's defaults (which are Keras's) cross
-        if layer.activation.name not in _KERAS_ACTIVATIONS or repr(layer.activation) != repr(activations.get(layer.activation.name)):
-            raise ValueError(
-                f"to_keras expected activations Keras has ({sorted(_KERAS_ACTIVATIONS)}). "
-                f"Received: {layer.activation!r} in {layer!r}"
-            )
-        return keras.layers.Dense(layer.units, activation=layer.activation.name, use_bias=layer.use_bias, dtype=dtype,
-                                  kernel_regularizer=_keras_regularizer(layer.kernel_regularizer),
+        return keras.layers.Dense(layer.units, activation=_keras_activation(layer.activation, repr(layer)), use_bias=layer.use_bias,
+                                  dtype=dtype, kernel_regularizer=_keras_regularizer(layer.kernel_regularizer),
                                   bias_regularizer=_keras_regularizer(layer.bias_regularizer))
     if isinstance(layer, nn_layers.Activation):
-        return keras.layers.Activation(layer.activation.name, dtype=dtype)
+        activation = layer.activation
+        keras_activation = _keras_activation(activation, f"an Activation layer {layer!r}")
+        # the dedicated Keras layers carry their parameter (and from_keras reads it back)
+        if isinstance(activation, activations.LeakyReLU):
+            return keras.layers.LeakyReLU(negative_slope=activation.negative_slope, dtype=dtype)
+        if isinstance(activation, activations.ELU):
+            return keras.layers.ELU(alpha=activation.alpha, dtype=dtype)
+        return keras.layers.Activation(keras_activation, dtype=dtype)
     if isinstance(layer, nn_layers.Dropout):
         return keras.layers.Dropout(layer.rate, dtype=dtype)
     if isinstance(layer, nn_layers.BatchNormalization):
@@ -47,10 +81,54 @@ def _keras_layer(layer, dtype):
 
 
 def _keras_regularizer(regularizer):
+    """The Keras regularizer of the same class and factors (L1, L2 or L1L2)."""
     if regularizer is None:
         return None
-    config = regularizer.get_config()
-    return keras.regularizers.L1L2(l1=config.get("l1", 0.0), l2=config.get("l2", 0.0))
+    for ours, theirs in ((nn_regularizers.L1, keras.regularizers.L1), (nn_regularizers.L2, keras.regularizers.L2)):
+        if type(regularizer) is ours:
+            return theirs(**regularizer.get_config())
+    return keras.regularizers.L1L2(**nn_regularizers.L1L2(**regularizer.get_config()).get_config())
+
+
+def _nnlib_regularizer(regularizer, where: str):
+    """The nnlib regularizer equal to a Keras L1, L2 or L1L2 (others are refused)."""
+    if regularizer is None:
+        return None
+    for theirs, ours in ((keras.regularizers.L1, nn_regularizers.L1), (keras.regularizers.L2, nn_regularizers.L2),
+                         (keras.regularizers.L1L2, nn_regularizers.L1L2)):
+        if type(regularizer) is theirs:
+            config = regularizer.get_config()
+            return ours(**{key: float(config[key]) for key in ours._config})
+    raise ValueError(f"from_keras expected L1, L2 or L1L2 regularizers. Received: {type(regularizer).__name__} in {where}")
+
+
+def _nnlib_activation(function, where: str):
+    """The nnlib activation computing what a Keras activation function computes."""
+    keywords = {}
+    if isinstance(function, functools.partial):
+        if function.args:
+            raise ValueError(f"from_keras expected activation parameters given by keyword. Received: {function!r} in {where}")
+        function, keywords = function.func, dict(function.keywords)
+    name = getattr(function, "__name__", None)
+    if name not in _KERAS_ACTIVATIONS or function is not getattr(keras.activations, name, None):
+        raise ValueError(
+            f"from_keras expected activations nnlib has ({sorted(_KERAS_ACTIVATIONS)}). Received: {function!r} in {where}"
+        )
+    if name in _PARAMETERS and set(keywords) <= {_PARAMETERS[name][1]}:
+        attribute, keyword, default = _PARAMETERS[name]
+        return type(activations.get(name))(**{attribute: keywords.get(keyword, default)})
+    if keywords:
+        raise ValueError(f"from_keras expected {name} without parameters. Received: {keywords} in {where}")
+    return activations.get(name)
+
+
+def _refuse_extras(layer, attributes):
+    for attribute in attributes:
+        if getattr(layer, attribute, None) is not None:
+            raise ValueError(
+                f"from_keras expected layers without {attribute} (nnlib has none). "
+                f"Received: {attribute}={getattr(layer, attribute)!r} in layer {layer.name!r}"
+            )
 
 
 def to_keras(model: Sequential, dtype: str = "float32") -> keras.Sequential:
@@ -58,6 +136,19 @@ def to_keras(model: Sequential, dtype: str = "float32") -> keras.Sequential:
 
     ``dtype="float64"`` builds a float64 Keras model, for comparisons with float64 nnlib
     layers (the default) at tolerances near machine precision (chapter 06).
+
+    Activations keep their parameters: an ``Activation`` layer with a Leaky ReLU or an ELU
+    becomes ``keras.layers.LeakyReLU(negative_slope=...)`` or ``keras.layers.ELU(alpha=...)``,
+    and a ``Dense`` activation (or GELU's ``approximate=True``) whose parameters differ from
+    the Keras function's defaults becomes that function with them bound
+    (``functools.partial(keras.activations.leaky_relu, negative_slope=0.05)``). Kernel and
+    bias regularizers become Keras's of the same class and factors.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``model`` is not an nnlib ``Sequential``, ``dtype`` is not float32/float64, the first
+        layer is not Dense, or a layer or activation has no Keras counterpart (``"step"``).
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"to_keras expected an nnlib Sequential. Received: {type(model).__name__}")
@@ -97,9 +188,13 @@ def tape_gradients(keras_model, loss, x, y, *, include_penalties: bool = False) 
         raise TypeError(f"tape_gradients expected a Keras loss or its name. Received: {loss!r}")
     if not isinstance(include_penalties, bool):
         raise TypeError(f"tape_gradients expected include_penalties to be True or False. Received: {include_penalties!r}")
+    from nnlib._validation import data_array, same_length
+
+    x, y = data_array(x, "x", min_ndim=1), data_array(y, "y", min_ndim=1)
+    same_length(x, y, "tape_gradients")
     dtype = keras_model.trainable_weights[0].dtype if keras_model.trainable_weights else "float32"
-    x = tf.convert_to_tensor(np.asarray(x), dtype=dtype)
-    y = tf.convert_to_tensor(np.asarray(y), dtype=dtype)
+    x = tf.convert_to_tensor(x, dtype=dtype)
+    y = tf.convert_to_tensor(y, dtype=dtype)
     with tf.GradientTape() as tape:
         value = tf.reduce_mean(loss(y, keras_model(x, training=True)))  # a no-op on a reduced loss
         if include_penalties and keras_model.losses:
@@ -109,9 +204,24 @@ def tape_gradients(keras_model, loss, x, y, *, include_penalties: bool = False) 
 
 
 def from_keras(keras_model, dtype: str = "float64") -> Sequential:
-    """An nnlib ``Sequential`` with the same Dense/Activation layers and weights as ``keras_model``."""
+    """An nnlib ``Sequential`` with the same layers, activations, regularizers and weights as ``keras_model``.
+
+    Dense, Activation, LeakyReLU, ELU, Dropout and BatchNormalization layers cross, with an
+    activation's parameters (a ``functools.partial`` of a Keras activation function, or the
+    ``LeakyReLU``/``ELU`` layers' own) and Dense's kernel and bias regularizers (L1, L2,
+    L1L2).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not a Keras model, an unbuilt one, a layer nnlib does not have, or something nnlib
+        cannot carry (a custom activation, an activity regularizer, a constraint, a
+        BatchNormalization over another axis, a Dropout ``noise_shape``, another regularizer).
+    """
     if not isinstance(keras_model, keras.Model):
         raise TypeError(f"from_keras expected a Keras model. Received: {type(keras_model).__name__}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"from_keras expected dtype 'float32' or 'float64'. Received: dtype={dtype!r}")
     built, width = [], None
     for layer in keras_model.layers:
         if isinstance(layer, keras.layers.Dense):
@@ -120,24 +230,40 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
                     f"from_keras expected a built model (start it with keras.Input(shape=...)). "
                     f"Received: layer {layer.name!r} without weights"
                 )
+            where = f"layer {layer.name!r}"
+            _refuse_extras(layer, ("activity_regularizer", "kernel_constraint", "bias_constraint"))
             kernel = layer.get_weights()[0]
             width = kernel.shape[1]
             built.append(
-                nn_layers.Dense(kernel.shape[0], layer.units, activation=layer.activation.__name__,
-                                use_bias=layer.use_bias, kernel_initializer="zeros", dtype=dtype)
+                nn_layers.Dense(kernel.shape[0], layer.units, activation=_nnlib_activation(layer.activation, where),
+                                use_bias=layer.use_bias, kernel_initializer="zeros", dtype=dtype,
+                                kernel_regularizer=_nnlib_regularizer(layer.kernel_regularizer, where),
+                                bias_regularizer=_nnlib_regularizer(layer.bias_regularizer, where))
             )
+        elif isinstance(layer, keras.layers.LeakyReLU):
+            built.append(nn_layers.Activation(activations.LeakyReLU(float(layer.negative_slope))))
+        elif isinstance(layer, keras.layers.ELU):
+            built.append(nn_layers.Activation(activations.ELU(float(layer.alpha))))
         elif isinstance(layer, keras.layers.Activation):
-            built.append(nn_layers.Activation(layer.activation.__name__))
+            built.append(nn_layers.Activation(_nnlib_activation(layer.activation, f"layer {layer.name!r}")))
         elif isinstance(layer, keras.layers.Dropout):
+            _refuse_extras(layer, ("noise_shape",))
             built.append(nn_layers.Dropout(layer.rate))
         elif isinstance(layer, keras.layers.BatchNormalization):
+            _refuse_extras(layer, ("beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"))
+            rank = len(layer._build_shapes_dict["input_shape"]) if getattr(layer, "_build_shapes_dict", None) else None
+            if layer.axis != -1 and (rank is None or layer.axis != rank - 1):
+                raise ValueError(
+                    f"from_keras expected BatchNormalization over the last axis (nnlib's). Received: axis={layer.axis} in layer {layer.name!r}"
+                )
             built.append(nn_layers.BatchNormalization(layer.moving_mean.shape[0], momentum=layer.momentum, epsilon=layer.epsilon,
                                                       center=layer.center, scale=layer.scale, dtype=dtype))
         elif isinstance(layer, keras.layers.InputLayer):
             continue
         else:
             raise TypeError(
-                f"from_keras expected Dense, Activation, Dropout or BatchNormalization layers. Received: {type(layer).__name__}"
+                f"from_keras expected Dense, Activation, LeakyReLU, ELU, Dropout or BatchNormalization layers. "
+                f"Received: {type(layer).__name__}"
             )
     if width is None:
         raise ValueError(f"from_keras expected at least one Dense layer. Received: {[type(layer).__name__ for layer in keras_model.layers]}")

@@ -13,15 +13,34 @@ Each loss exists in three forms:
 - a class (``MeanSquaredError()``, ``Huber(delta=1.0)``, ...) whose instances are callable
   and have ``gradient``, with a ``reduction`` argument.
 
+All three take ``sample_weight``, one weight per sample, as Keras's ``Loss.__call__``:
+the per-sample values are multiplied by it before the reduction, and
+``"sum_over_batch_size"`` still divides by the number of samples (not by the sum of the
+weights). The cross-entropies ``BinaryCrossentropy`` and ``CategoricalCrossentropy`` take
+``label_smoothing`` as in Keras (the sparse one has none, as in Keras).
+
 Probabilities are clipped to :math:`[\epsilon, 1-\epsilon]` with :math:`\epsilon = 10^{-7}`
-as in Keras, and the gradient is zero where the clip is active; the ``from_logits=True``
-forms are the numerically stable ones and should be preferred (chapter 09).
+as in Keras, and the gradient is zero where the clip is active (the bounds themselves pass
+the gradient, as TensorFlow's ``clip_by_value`` does); the ``from_logits=True`` forms are
+the numerically stable ones and should be preferred (chapter 09). The clipped forms are
+what a probability from elsewhere gets (a NumPy array, the output of
+:func:`nnlib.activations.sigmoid`). A :class:`~nnlib.model.Sequential` model whose last
+layer is a sigmoid (softmax) and whose compiled loss is a binary (categorical or sparse
+categorical) cross-entropy does what Keras does with its cached logits: it computes the
+loss from the last layer's logits, so nothing is clipped (see
+:meth:`nnlib.model.Sequential.compile`).
+
+Bad input (CONTRIBUTING, "Bad input"): ``y_true`` and ``sample_weight`` are data and must
+be numeric, finite and non-empty; ``y_pred`` is a computed value and may hold inf or NaN
+(the loss is then inf or NaN, as in Keras), but must be numeric and non-empty.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from nnlib._validation import as_float_array, one_of, positive_float
+import copy
+
+from nnlib._validation import as_float_array, check_finite, check_non_empty, fraction, one_of, positive_float
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")
@@ -34,7 +53,10 @@ def _pair(y_true, y_pred, name):
     other side when that side is 1-D, and by dropping it otherwise.
     """
     y_pred = as_float_array(y_pred, "y_pred", min_ndim=1)
-    y_true = as_float_array(y_true, "y_true").astype(y_pred.dtype)
+    check_non_empty(y_pred, "y_pred")
+    y_true = as_float_array(y_true, "y_true")
+    check_finite(y_true, "y_true")
+    y_true = y_true.astype(y_pred.dtype)
     received = f"Received: y_true.shape={y_true.shape}, y_pred.shape={y_pred.shape}"
     if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
         if y_pred.ndim == 1:
@@ -80,15 +102,18 @@ def _per_sample_huber(y_true, y_pred, delta=1.0):
 
 # --- classification ------------------------------------------------------------------
 
-def _per_sample_bce(y_true, y_pred, from_logits=False):
+def _per_sample_bce(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     from nnlib.activations import sigmoid
 
+    if label_smoothing:  # Keras's order and constants: y (1 - s) + s/2
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         z = y_pred
         values = np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
         gradient = sigmoid(z) - y_true
     else:
-        inside = (y_pred > EPSILON) & (y_pred < 1.0 - EPSILON)
+        # tf.clip_by_value passes the gradient at the bounds themselves: inclusive
+        inside = (y_pred >= EPSILON) & (y_pred <= 1.0 - EPSILON)
         p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
         values = -(y_true * np.log(p) + (1.0 - y_true) * np.log(1.0 - p))
         gradient = np.where(inside, (p - y_true) / (p * (1.0 - p)), 0.0)
@@ -101,15 +126,19 @@ def _log_softmax(z):
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-def _per_sample_cce(y_true, y_pred, from_logits=False):
+def _per_sample_cce(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    if label_smoothing:  # Keras's order and constants: y (1 - s) + s/K, s/K in y_pred's dtype
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.dtype.type(_width(y_pred))
     if from_logits:
         log_p = _log_softmax(y_pred)
         values = -np.sum(y_true * log_p, axis=-1)
+        # the true derivative, softmax * sum(y) - y; TensorFlow's softmax_cross_entropy_with_logits
+        # returns softmax - y, which equals it only for label rows that sum to 1
         gradient = np.exp(log_p) * np.sum(y_true, axis=-1, keepdims=True) - y_true
         return values, gradient
     total = np.sum(y_pred, axis=-1, keepdims=True)
     p = y_pred / total  # Keras renormalises rows, then clips
-    inside = (p > EPSILON) & (p < 1.0 - EPSILON)
+    inside = (p >= EPSILON) & (p <= 1.0 - EPSILON)  # inclusive, as tf.clip_by_value
     values = -np.sum(y_true * np.log(np.clip(p, EPSILON, 1.0 - EPSILON)), axis=-1)
     d_p = np.where(inside, -y_true / np.clip(p, EPSILON, 1.0), 0.0)
     gradient = (d_p - np.sum(d_p * p, axis=-1, keepdims=True)) / total  # through p = y / sum(y)
@@ -148,7 +177,8 @@ def _per_sample_hinge(y_true, y_pred):
     y_true = _hinge_labels(y_true)
     margin = 1.0 - y_true * y_pred
     values = np.mean(np.maximum(margin, 0.0), axis=-1)
-    return values, np.where(margin > 0, -y_true, 0.0) / _width(y_pred)
+    # at margin 0 the gradient goes through, as TensorFlow's gradient of maximum (x >= y) sends it
+    return values, np.where(margin >= 0, -y_true, 0.0) / _width(y_pred)
 
 
 def _one_hot(labels, num_classes, dtype):
@@ -170,7 +200,9 @@ def _one_hot(labels, num_classes, dtype):
 
 def _sparse_pair(y_true, y_pred, name):
     y_pred = as_float_array(y_pred, "y_pred", ndim=2)
+    check_non_empty(y_pred, "y_pred")
     y_true = as_float_array(y_true, "y_true", min_ndim=1)
+    check_finite(y_true, "y_true")
     if y_true.shape[0] != y_pred.shape[0]:
         raise ValueError(
             f"{name} expected one label per row of y_pred. "
@@ -181,10 +213,44 @@ def _sparse_pair(y_true, y_pred, name):
 
 # --- reductions and the public functions ----------------------------------------------
 
-def _reduce(per_sample, y_true, y_pred, reduction, *, sparse=False, name="loss", **options):
-    """Per-sample values and gradient, reduced as Keras reduces them."""
+def _sample_weight(sample_weight, shape, dtype, name):
+    """Validate ``sample_weight`` against the per-sample values' ``shape``.
+
+    Accepted: a scalar, an array of ``shape`` (one weight per sample), or ``shape + (1,)``
+    (Keras's ``squeeze_or_expand_to_same_rank`` drops that axis). Weights are data: finite
+    and >= 0.
+    """
+    weights = as_float_array(sample_weight, "sample_weight")
+    check_finite(weights, "sample_weight")
+    if weights.ndim == len(shape) + 1 and weights.shape[-1] == 1:
+        weights = weights[..., 0]
+    if weights.ndim and not shape:
+        raise ValueError(
+            f"{name} expected a scalar sample_weight: a 1-D y_pred is one sample, as in Keras (give y_pred the "
+            f"shape (batch, 1) for one weight per row). Received: sample_weight.shape={np.shape(sample_weight)}"
+        )
+    if weights.ndim and weights.shape != tuple(shape):
+        raise ValueError(
+            f"{name} expected sample_weight of shape {tuple(shape)} (one weight per sample) or a scalar. "
+            f"Received: sample_weight.shape={np.shape(sample_weight)}"
+        )
+    if np.any(weights < 0):
+        raise ValueError(f"{name} expected sample weights >= 0. Received: min(sample_weight)={float(np.min(weights))}")
+    return weights.astype(dtype, copy=False)
+
+
+def _reduce(per_sample, y_true, y_pred, reduction, *, sparse=False, name="loss", sample_weight=None, **options):
+    """Per-sample values and gradient, weighted and reduced as Keras does it.
+
+    ``values * sample_weight``, then ``"sum_over_batch_size"``: their sum over the number of
+    samples (Keras divides by the batch size, not by the sum of the weights).
+    """
     y_true, paired = (_sparse_pair if sparse else _pair)(y_true, y_pred, name)
     values, gradient = per_sample(y_true, paired, **options)
+    if sample_weight is not None:
+        weights = _sample_weight(sample_weight, values.shape, values.dtype, name)
+        values = values * weights
+        gradient = gradient * (weights[..., None] if weights.ndim else weights)
     gradient = gradient.reshape(np.shape(y_pred))  # undo _pair's matching of a trailing axis
     if reduction == "none":
         return values, gradient
@@ -194,18 +260,27 @@ def _reduce(per_sample, y_true, y_pred, reduction, *, sparse=False, name="loss",
     return float(np.sum(values)) / count, gradient / count
 
 
+_SAMPLE_WEIGHT_DOC = """
+
+    ``sample_weight`` (optional, keyword): one weight >= 0 per sample (or a scalar); the
+    per-sample values are multiplied by it and the sum is still divided by the number of
+    samples, as in Keras."""
+
+
 def _define(per_sample, name, *, sparse=False, doc=""):
     """Make the function pair ``name`` / ``name_gradient`` (batch mean) for one loss."""
 
-    def value(y_true, y_pred, **options) -> float:
-        return _reduce(per_sample, y_true, y_pred, "sum_over_batch_size", sparse=sparse, name=name, **options)[0]
+    def value(y_true, y_pred, *, sample_weight=None, **options) -> float:
+        return _reduce(per_sample, y_true, y_pred, "sum_over_batch_size", sparse=sparse, name=name,
+                       sample_weight=sample_weight, **options)[0]
 
-    def gradient(y_true, y_pred, **options):
-        return _reduce(per_sample, y_true, y_pred, "sum_over_batch_size", sparse=sparse, name=name, **options)[1]
+    def gradient(y_true, y_pred, *, sample_weight=None, **options):
+        return _reduce(per_sample, y_true, y_pred, "sum_over_batch_size", sparse=sparse, name=name,
+                       sample_weight=sample_weight, **options)[1]
 
     value.__name__, gradient.__name__ = name, f"{name}_gradient"
-    value.__doc__ = doc
-    gradient.__doc__ = f"Gradient of :func:`{name}` (the batch mean) with respect to ``y_pred``."
+    value.__doc__ = doc + _SAMPLE_WEIGHT_DOC if doc else doc
+    gradient.__doc__ = f"Gradient of :func:`{name}` (the batch mean) with respect to ``y_pred``." + _SAMPLE_WEIGHT_DOC
     return value, gradient
 
 
@@ -218,15 +293,15 @@ mean_absolute_error, mean_absolute_error_gradient = _define(
 _huber, _huber_gradient = _define(_per_sample_huber, "huber")
 
 
-def huber(y_true, y_pred, delta: float = 1.0) -> float:
+def huber(y_true, y_pred, delta: float = 1.0, *, sample_weight=None) -> float:
     r"""Huber loss: :math:`\tfrac12 e^2` for :math:`|e| \le \delta`, else :math:`\delta|e| - \tfrac12\delta^2`
     (:math:`e = \hat y - y`), averaged like MSE; ``keras.losses.Huber(delta)``."""
-    return _huber(y_true, y_pred, delta=positive_float(delta, "delta"))
+    return _huber(y_true, y_pred, delta=positive_float(delta, "delta"), sample_weight=sample_weight)
 
 
-def huber_gradient(y_true, y_pred, delta: float = 1.0):
+def huber_gradient(y_true, y_pred, delta: float = 1.0, *, sample_weight=None):
     r""":math:`e` inside :math:`[-\delta, \delta]`, :math:`\delta\,\mathrm{sign}(e)` outside, over :math:`ND`."""
-    return _huber_gradient(y_true, y_pred, delta=positive_float(delta, "delta"))
+    return _huber_gradient(y_true, y_pred, delta=positive_float(delta, "delta"), sample_weight=sample_weight)
 
 
 _bce, _bce_gradient = _define(_per_sample_bce, "binary_crossentropy")
@@ -235,49 +310,80 @@ _scce, _scce_gradient = _define(_per_sample_sparse_cce, "sparse_categorical_cros
 
 
 def _logits_flag(from_logits):
-    if not isinstance(from_logits, bool):
+    if not isinstance(from_logits, (bool, np.bool_)):
         raise TypeError(f"from_logits expected a bool. Received: {from_logits!r}")
-    return from_logits
+    return bool(from_logits)
 
 
-def binary_crossentropy(y_true, y_pred, *, from_logits: bool = False) -> float:
+def _smoothing(label_smoothing) -> float:
+    """Keras's ``label_smoothing``: a number in [0, 1]."""
+    return fraction(label_smoothing, "label_smoothing")
+
+
+def binary_crossentropy(y_true, y_pred, *, from_logits: bool = False, label_smoothing: float = 0.0,
+                        sample_weight=None) -> float:
     r"""Mean of :math:`-[y\log p + (1-y)\log(1-p)]`.
 
     With ``from_logits=True``, ``y_pred`` holds logits :math:`z` and the stable form
-    :math:`\max(z,0) - z y + \log(1+e^{-|z|})` is used.
+    :math:`\max(z,0) - z y + \log(1+e^{-|z|})` is used. Probabilities are clipped to
+    :math:`[10^{-7}, 1 - 10^{-7}]` (a model's sigmoid output is not: see the module notes).
+
+    ``label_smoothing`` :math:`s \in [0, 1]` replaces the targets by :math:`y(1 - s) + s/2`,
+    as ``keras.losses.BinaryCrossentropy(label_smoothing=s)``.
     """
-    return _bce(y_true, y_pred, from_logits=_logits_flag(from_logits))
+    return _bce(y_true, y_pred, from_logits=_logits_flag(from_logits), label_smoothing=_smoothing(label_smoothing),
+                sample_weight=sample_weight)
 
 
-def binary_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = False):
+def binary_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = False, label_smoothing: float = 0.0,
+                                 sample_weight=None):
     r"""From logits: :math:`(\sigma(z) - y)/n`. From probabilities:
-    :math:`(p - y)/(p(1-p)\,n)`, and 0 where Keras's clipping is active."""
-    return _bce_gradient(y_true, y_pred, from_logits=_logits_flag(from_logits))
+    :math:`(p - y)/(p(1-p)\,n)`, and 0 where Keras's clipping is active (strictly beyond the
+    bounds; at :math:`p = 10^{-7}` or :math:`1 - 10^{-7}` the gradient passes, as in TensorFlow)."""
+    return _bce_gradient(y_true, y_pred, from_logits=_logits_flag(from_logits),
+                         label_smoothing=_smoothing(label_smoothing), sample_weight=sample_weight)
 
 
-def categorical_crossentropy(y_true, y_pred, *, from_logits: bool = False) -> float:
+def categorical_crossentropy(y_true, y_pred, *, from_logits: bool = False, label_smoothing: float = 0.0,
+                             sample_weight=None) -> float:
     r"""Batch mean of :math:`-\sum_k y_k \log p_k` (one-hot or soft targets).
 
     Probabilities are first renormalised to sum to 1 and clipped, as in Keras; logits go
-    through a log-softmax (log-sum-exp), which cannot overflow.
+    through a log-softmax (log-sum-exp), which cannot overflow. ``label_smoothing``
+    :math:`s \in [0, 1]` replaces the targets by :math:`y(1 - s) + s/K` for :math:`K`
+    classes, as ``keras.losses.CategoricalCrossentropy(label_smoothing=s)``.
     """
-    return _cce(y_true, y_pred, from_logits=_logits_flag(from_logits))
+    return _cce(y_true, y_pred, from_logits=_logits_flag(from_logits), label_smoothing=_smoothing(label_smoothing),
+                sample_weight=sample_weight)
 
 
-def categorical_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = False):
+def categorical_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = False, label_smoothing: float = 0.0,
+                                      sample_weight=None):
     r"""From logits: :math:`(\mathrm{softmax}(z)\sum_k y_k - y)/N`. From probabilities: the
-    gradient through the renormalisation :math:`p/\sum p` and the clipping."""
-    return _cce_gradient(y_true, y_pred, from_logits=_logits_flag(from_logits))
+    gradient through the renormalisation :math:`p/\sum p` and the clipping.
+
+    Notes
+    -----
+    From logits this is the true derivative of the loss, whatever the targets. TensorFlow's
+    ``softmax_cross_entropy_with_logits`` (behind Keras's loss) returns
+    :math:`\mathrm{softmax}(z) - y` instead, which assumes every target row sums to 1: for
+    rows that do not (unnormalised soft targets), Keras's gradient differs from the
+    derivative of Keras's own loss value by :math:`\mathrm{softmax}(z)(\sum_k y_k - 1)/N`.
+    nnlib keeps the true derivative. One-hot targets, and smoothed ones, sum to 1, where the
+    two agree.
+    """
+    return _cce_gradient(y_true, y_pred, from_logits=_logits_flag(from_logits),
+                         label_smoothing=_smoothing(label_smoothing), sample_weight=sample_weight)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, *, from_logits: bool = False) -> float:
+def sparse_categorical_crossentropy(y_true, y_pred, *, from_logits: bool = False, sample_weight=None) -> float:
     """Categorical cross-entropy with integer labels ``y_true`` of shape ``(batch,)``."""
-    return _scce(y_true, y_pred, from_logits=_logits_flag(from_logits))
+    return _scce(y_true, y_pred, from_logits=_logits_flag(from_logits), sample_weight=sample_weight)
 
 
-def sparse_categorical_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = False):
+def sparse_categorical_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = False, sample_weight=None):
     """Gradient of :func:`sparse_categorical_crossentropy` with respect to ``y_pred``."""
-    return _scce_gradient(y_true, y_pred, from_logits=_logits_flag(from_logits))
+    return _scce_gradient(y_true, y_pred, from_logits=_logits_flag(from_logits), sample_weight=sample_weight)
 
 
 kl_divergence, kl_divergence_gradient = _define(
@@ -300,6 +406,11 @@ class Loss:
     reduction : {"sum_over_batch_size", "sum", "none"}, default "sum_over_batch_size"
         As in Keras: the mean of the per-sample losses, their sum, or the per-sample
         array itself. With ``"none"``, ``gradient`` is that of the sum.
+
+    Calling ``loss(y_true, y_pred, sample_weight=None)`` and
+    ``loss.gradient(y_true, y_pred, sample_weight=None)``: ``sample_weight`` holds one
+    weight >= 0 per sample (or a scalar), which multiplies the per-sample values before the
+    reduction, as Keras's ``Loss.__call__``.
     """
 
     name = "loss"
@@ -312,17 +423,21 @@ class Loss:
     def _options(self) -> dict:
         return {}
 
-    def __call__(self, y_true, y_pred):
-        return _reduce(type(self)._per_sample, y_true, y_pred, self.reduction,
-                       sparse=self._sparse, name=self.name, **self._options())[0]
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self._evaluate(y_true, y_pred, sample_weight)[0]
 
-    def gradient(self, y_true, y_pred):
+    def gradient(self, y_true, y_pred, sample_weight=None):
         """Derivative of the reduced loss with respect to ``y_pred`` (same shape as ``y_pred``)."""
-        return _reduce(type(self)._per_sample, y_true, y_pred, self.reduction,
-                       sparse=self._sparse, name=self.name, **self._options())[1]
+        return self._evaluate(y_true, y_pred, sample_weight)[1]
+
+    def _evaluate(self, y_true, y_pred, sample_weight=None):
+        """``(value, gradient)`` in one pass (what a training step needs)."""
+        return _reduce(type(self)._per_sample, y_true, y_pred, self.reduction, sparse=self._sparse, name=self.name,
+                       sample_weight=sample_weight, **self._options())
 
     def __repr__(self):
-        options = [f"{key}={value!r}" for key, value in self._options().items()]
+        options = [f"{key}={value!r}" for key, value in self._options().items()
+                   if not (key == "label_smoothing" and value == 0)]
         if self.reduction != "sum_over_batch_size":
             options.append(f"reduction={self.reduction!r}")
         return f"{type(self).__name__}({', '.join(options)})"
@@ -353,6 +468,8 @@ class Huber(Loss):
 
 
 class _WithLogits(Loss):
+    """A cross-entropy: ``from_logits`` says whether ``y_pred`` holds logits or probabilities."""
+
     def __init__(self, *, from_logits: bool = False, reduction: str = "sum_over_batch_size"):
         super().__init__(reduction=reduction)
         self.from_logits = _logits_flag(from_logits)
@@ -360,13 +477,58 @@ class _WithLogits(Loss):
     def _options(self):
         return {"from_logits": self.from_logits}
 
+    def with_logits(self) -> _WithLogits:
+        """The same loss (reduction, label smoothing) computed from logits.
 
-class BinaryCrossentropy(_WithLogits):
+        :class:`~nnlib.model.Sequential` uses it for a sigmoid or softmax last layer, as Keras
+        uses the logits it caches on such a layer's output.
+        """
+        twin = copy.copy(self)
+        twin.from_logits = True
+        return twin
+
+
+class _SmoothedCrossentropy(_WithLogits):
+    def __init__(self, *, from_logits: bool = False, label_smoothing: float = 0.0, reduction: str = "sum_over_batch_size"):
+        super().__init__(from_logits=from_logits, reduction=reduction)
+        self.label_smoothing = _smoothing(label_smoothing)
+
+    def _options(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+
+class BinaryCrossentropy(_SmoothedCrossentropy):
+    """Binary cross-entropy, as ``keras.losses.BinaryCrossentropy``.
+
+    Parameters
+    ----------
+    from_logits : bool, default False
+    label_smoothing : float in [0, 1], default 0
+        Targets become :math:`y(1 - s) + s/2`.
+    reduction : see :class:`Loss`
+    """
+
     name = "binary_crossentropy"
     _per_sample = staticmethod(_per_sample_bce)
 
 
-class CategoricalCrossentropy(_WithLogits):
+class CategoricalCrossentropy(_SmoothedCrossentropy):
+    r"""Categorical cross-entropy, as ``keras.losses.CategoricalCrossentropy``.
+
+    Parameters
+    ----------
+    from_logits : bool, default False
+    label_smoothing : float in [0, 1], default 0
+        Targets become :math:`y(1 - s) + s/K` for :math:`K` classes.
+    reduction : see :class:`Loss`
+
+    Notes
+    -----
+    From logits, the gradient is the true derivative :math:`\mathrm{softmax}(z)\sum_k y_k - y`;
+    TensorFlow's is :math:`\mathrm{softmax}(z) - y`, equal only for target rows that sum to 1
+    (see :func:`categorical_crossentropy_gradient`).
+    """
+
     name = "categorical_crossentropy"
     _per_sample = staticmethod(_per_sample_cce)
 

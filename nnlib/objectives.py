@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlib._validation import as_float_array, non_negative_int, positive_float
+from nnlib._validation import as_float_array, check_finite, non_negative_int, positive_float
 
 
 def _point(w, name="w"):
@@ -125,6 +125,7 @@ def run_optimizer(optimizer, objective, start, steps: int) -> np.ndarray:
         raise TypeError(f"run_optimizer expected an objective with value and gradient methods. Received: {type(objective).__name__}")
     steps = non_negative_int(steps, "steps")
     point = _point(start, "start").astype(np.float64).copy()
+    check_finite(point, "start")  # data: the path may diverge later, the start may not
     path = [point.copy()]
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(steps):

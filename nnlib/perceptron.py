@@ -15,11 +15,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nnlib._validation import as_float_array, check_finite, generator, positive_float, positive_int
+from nnlib._validation import data_array, flag, generator, positive_float, positive_int
 
 
 def _labels(y, name="y"):
-    y = np.asarray(y)
+    y = data_array(y, name)
     if y.ndim != 1:
         raise ValueError(f"{name} expected a 1-D array of labels. Received: {name}.shape={y.shape}")
     values = set(np.unique(y).tolist())
@@ -27,7 +27,7 @@ def _labels(y, name="y"):
         return np.where(y == 1, 1.0, -1.0), (0, 1)
     if values <= {-1, 1}:
         return y.astype(float), (-1, 1)
-    raise ValueError(f"{name} expected labels in {{0, 1}} or {{-1, 1}}. Received: {sorted(values)}")
+    raise ValueError(f"{name} expected labels in {{0, 1}} or {{-1, 1}}. Received: {sorted(int(v) if float(v).is_integer() else v for v in values)}")
 
 
 class Perceptron:
@@ -60,14 +60,13 @@ class Perceptron:
     def __init__(self, learning_rate: float = 1.0, max_epochs: int = 100, shuffle: bool = False, rng=None):
         self.learning_rate = positive_float(learning_rate, "learning_rate")
         self.max_epochs = positive_int(max_epochs, "max_epochs")
-        self.shuffle = bool(shuffle)
-        self.rng = rng
+        self.shuffle = flag(shuffle, "shuffle")
+        self.rng = None if rng is None else generator(rng)
         self.weights = None
         self.bias = 0.0
 
     def fit(self, X, y) -> "Perceptron":
-        X = as_float_array(X, "X", ndim=2)
-        check_finite(X, "X")
+        X = data_array(X, "X", ndim=2)
         signs, self._encoding = _labels(y)
         if len(signs) != len(X):
             raise ValueError(f"fit expected one label per row of X. Received: X.shape={X.shape}, {len(signs)} labels")
@@ -104,7 +103,7 @@ class Perceptron:
     def decision_function(self, X):
         """:math:`w^\\top x + b` for each row of ``X``."""
         self._require_fitted()
-        X = as_float_array(X, "X", ndim=2)
+        X = data_array(X, "X", ndim=2)
         if X.shape[1] != len(self.weights):
             raise ValueError(f"expected X with {len(self.weights)} columns. Received: X.shape={X.shape}")
         return X @ self.weights + self.bias
@@ -136,9 +135,9 @@ def novikoff_bound(X, y, weights, bias) -> NovikoffBound:
     ValueError
         If ``(weights, bias)`` is zero or does not separate the data with a positive margin.
     """
-    X = as_float_array(X, "X", ndim=2)
+    X = data_array(X, "X", ndim=2)
     signs, _ = _labels(y)
-    weights = as_float_array(weights, "weights", ndim=1)
+    weights = data_array(weights, "weights", ndim=1)
     if len(weights) != X.shape[1] or len(signs) != len(X):
         raise ValueError(
             f"novikoff_bound expected X (n, d), y (n,), weights (d,). "

@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 
-from nnlib._validation import as_float_array, positive_int
+from nnlib._validation import as_float_array, data_array, flag, positive_int, real_number
 
 
 def _axes(ax):
@@ -39,7 +39,9 @@ def decision_boundary(predict_fn, X, y, *, ax=None, title=None, resolution: int 
     X = as_float_array(X, "X", ndim=2)
     if X.shape[1] != 2:
         raise ValueError(f"decision_boundary expected X of shape (n, 2). Received: X.shape={X.shape}")
-    y = np.asarray(y).reshape(-1)
+    X = data_array(X, "X", ndim=2)
+    y = data_array(y, "y").reshape(-1)
+    threshold = real_number(threshold, "threshold")
     if len(y) != len(X):
         raise ValueError(f"decision_boundary expected one label per point. Received: {len(X)} points, {len(y)} labels")
     resolution = positive_int(resolution, "resolution")
@@ -76,6 +78,7 @@ def training_curves(history, *, metrics=("loss",), ax=None, title=None, log_scal
 
     ``history`` is an nnlib :class:`~nnlib.model.History`, a Keras ``History`` or a dict of lists.
     """
+    log_scale = flag(log_scale, "log_scale")
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict):
         raise TypeError(f"training_curves expected a History or a dict of lists. Received: {type(history).__name__}")
@@ -105,6 +108,8 @@ def network_diagram(layer_sizes, *, ax=None, title=None, layer_names=None, max_d
     Layers wider than ``max_drawn`` are drawn with ``max_drawn`` units and labelled with
     their true width.
     """
+    if not hasattr(layer_sizes, "__iter__") or isinstance(layer_sizes, (str, bytes)):
+        raise TypeError(f"network_diagram expected a list of layer sizes. Received: {type(layer_sizes).__name__}")
     sizes = [positive_int(size, "layer size") for size in layer_sizes]
     max_drawn = positive_int(max_drawn, "max_drawn")
     if len(sizes) < 2:
@@ -162,6 +167,7 @@ def optimizer_paths(objective, paths, *, ax=None, title=None, xlim=None, ylim=No
         if path.shape[1] != 2:
             raise ValueError(f"optimizer_paths expected paths of shape (T, 2). Received: paths[{name!r}].shape={path.shape}")
     levels = positive_int(levels, "levels")
+    log_levels = flag(log_levels, "log_levels")
     finite = np.concatenate([path[np.all(np.isfinite(path), axis=1)] for path in paths.values()]
                             + [np.atleast_2d(getattr(objective, "minimum", np.zeros(2)))])
     lo, hi = finite.min(axis=0), finite.max(axis=0)
@@ -210,6 +216,7 @@ def layer_gradient_norms(norms, *, ax=None, title=None, log: bool = True, xlabel
     """
     if not isinstance(norms, dict) or not norms:
         raise TypeError(f"layer_gradient_norms expected a non-empty dict of name -> sequence. Received: {type(norms).__name__}")
+    log = flag(log, "log")
     ax = _axes(ax)
     for (name, values), marker in zip(norms.items(), itertools.cycle("os^vD")):
         values = as_float_array(values, f"norms[{name!r}]", ndim=1)

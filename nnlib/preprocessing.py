@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from nnlib._validation import as_float_array, check_finite, positive_float
+from nnlib._validation import as_float_array, check_finite, data_array, positive_float
 
 __all__ = ["Standardizer"]
 
@@ -111,13 +111,19 @@ class Standardizer:
 
         The output's dtype is that of ``x`` combined with the statistics' (float32 data
         and float32 statistics stay float32).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Before :meth:`fit`, or ``x`` not numeric, empty, with NaN/inf (it is data: NaN in,
+            NaN out would hide the problem), or of another shape on the kept axes.
         """
-        x = self._checked(x, "transform")
+        x = self._checked(x, "transform", "x")
         return (x - self._broadcast(self.mean)) / self._broadcast(self.scale)
 
     def inverse_transform(self, z) -> np.ndarray:
         r""":math:`\mu + z \max(\sigma, \epsilon)`, as ``keras.layers.Normalization(invert=True)``."""
-        z = self._checked(z, "inverse_transform")
+        z = self._checked(z, "inverse_transform", "z")
         return self._broadcast(self.mean) + z * self._broadcast(self.scale)
 
     def fit_transform(self, x) -> np.ndarray:
@@ -141,14 +147,15 @@ class Standardizer:
         if self.mean is None:
             raise RuntimeError(f"Standardizer.{method} called before fit (call fit(x) on the training data first)")
 
-    def _checked(self, x, method: str) -> np.ndarray:
+    def _checked(self, x, method: str, name: str) -> np.ndarray:
+        """Data to transform: numeric, non-empty, finite, shaped like the fitted data."""
         self._require_fit(method)
-        x = as_float_array(x, "x", min_ndim=1)
+        x = data_array(x, name, min_ndim=1)
         fit_ndim = len(self._fit_shape)
         expected = tuple(self._fit_shape[d] if d in self._keep else None for d in range(fit_ndim))
         if x.ndim != fit_ndim or any(x.shape[d] != self._fit_shape[d] for d in self._keep):
             shown = "(" + ", ".join("..." if size is None else str(size) for size in expected) + ("," if fit_ndim == 1 else "") + ")"
-            raise ValueError(f"Standardizer.{method} expected an array of shape {shown}, like the fitted data. Received: x.shape={x.shape}")
+            raise ValueError(f"Standardizer.{method} expected an array of shape {shown}, like the fitted data. Received: {name}.shape={x.shape}")
         return x
 
     def _broadcast(self, statistic: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import random
 
 import numpy as np
 
-from nnlib._validation import non_negative_int
+from nnlib._validation import flag, non_negative_int
 
 _DEFAULT_RNG = np.random.default_rng(0)
 SEED_VARIABLE = "NNLIB_SEED"
@@ -66,6 +66,7 @@ def seed_everything(seed: int = 0, *, backend: bool = True) -> np.random.Generat
     """
     global _DEFAULT_RNG
     seed = non_negative_int(seed, "seed")
+    backend = flag(backend, "backend")
     if seed >= 2**32:
         raise ValueError(f"seed expected an integer in [0, 2**32 - 1] (NumPy's range). Received: seed={seed}")
     override = seed_override()

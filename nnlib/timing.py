@@ -63,10 +63,13 @@ def fastest_cpu_seconds(functions, *, rounds: int = 5, min_seconds: float = 0.02
     ndarray (len(functions),)
         Seconds per call.
     """
+    if not hasattr(functions, "__iter__") or isinstance(functions, (str, bytes)):
+        raise TypeError(f"fastest_cpu_seconds expected a non-empty list of callables. Received: {type(functions).__name__}")
     functions = list(functions)
     if not functions or not all(callable(function) for function in functions):
         raise TypeError(f"fastest_cpu_seconds expected a non-empty list of callables. Received: {functions!r}")
     rounds = positive_int(rounds, "rounds")
+    blas_threads = None if blas_threads is None else positive_int(blas_threads, "blas_threads")
     min_seconds = positive_float(min_seconds, "min_seconds")
     if calls is not None:
         calls = [positive_int(count, "calls") for count in calls]

@@ -19,9 +19,9 @@ import tensorflow as tf  # noqa: E402
 # relative on the smallest components; a wrong gradient scores above 1e-2.
 GRAD_TOL = 1e-5
 
-ELEMENTWISE = ["linear", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"]
+ELEMENTWISE = ["linear", "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "softplus"]
 SMOOTH = ["linear", "sigmoid", "tanh"]
-KERAS_NAMES = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "swish", "softplus", "softmax"]
+KERAS_NAMES = ["linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "softplus", "softmax"]
 
 
 def away_from_zero(rng, shape, gap=1e-3):
@@ -73,7 +73,7 @@ def test_dtype_is_kept_and_ints_become_float64(name):
 
 def test_get_names_and_passthrough():
     assert activations.names() == sorted(["linear", "step", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu",
-                                          "gelu", "silu", "swish", "softplus"])
+                                          "selu", "gelu", "silu", "swish", "softplus"])
     for name in activations.names():
         assert activations.get(name).name == ("silu" if name == "swish" else name)
         assert activations.get(name.upper()).name == activations.get(name).name
@@ -265,3 +265,27 @@ def test_parametrised_activations_refuse_bad_arguments():
         activations.LeakyReLU(-0.1)
     with pytest.raises(TypeError, match=r"approximate expected True or False\. Received: 'yes'"):
         activations.GELU(approximate="yes")
+
+
+# --- SELU (issue 11, item 7) --------------------------------------------------------
+
+def test_selu_by_hand_and_its_derivative_at_zero_is_tensorflows():
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    np.testing.assert_allclose(activations.selu(np.array([-np.inf, -1.0, 0.0, 2.0])),
+                               [-scale * alpha, scale * alpha * np.expm1(-1.0), 0.0, 2 * scale], rtol=1e-15)
+    z = tf.Variable(np.array([0.0, -0.0], dtype=np.float32))
+    with tf.GradientTape() as tape:
+        out = keras.activations.selu(z)
+    np.testing.assert_allclose(activations.SELU().derivative(np.zeros(2, np.float32)), tape.gradient(out, z).numpy(), rtol=1e-7)
+    assert activations.get("selu").derivative(np.array([0.0]))[0] == scale
+
+
+def test_selu_with_lecun_normal_weights_keeps_activations_standardised():
+    """Klambauer et al.'s fixed point: mean ~0 and variance ~1 after many layers (fan-in 400)."""
+    from nnlib import initializers
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2000, 400))
+    for _ in range(20):
+        x = activations.selu(x @ initializers.lecun_normal((400, 400), rng))
+    assert abs(x.mean()) < 0.1 and abs(x.var() - 1) < 0.15

@@ -216,9 +216,9 @@ def test_constructor_arguments_are_validated():
 
 def test_forward_refuses_wrong_input_shapes():
     layer = dense(3, 2)
-    with pytest.raises(ValueError, match=r"Dense layer 'dense' expects input of shape \(batch, 3\)\. Received: x\.shape=\(3,\)"):
+    with pytest.raises(ValueError, match=r"Dense layer 'dense' expected input of shape \(batch, 3\)\. Received: x\.shape=\(3,\)"):
         layer.forward(np.ones(3))
-    with pytest.raises(ValueError, match=r"Dense layer 'dense' expects input of shape \(batch, 3\)\. Received: x\.shape=\(4, 2\)"):
+    with pytest.raises(ValueError, match=r"Dense layer 'dense' expected input of shape \(batch, 3\)\. Received: x\.shape=\(4, 2\)"):
         layer.forward(np.ones((4, 2)))
     with pytest.raises(TypeError, match=r"x expected an array of numbers\. Received: str"):
         layer.forward("x")

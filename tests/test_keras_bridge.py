@@ -144,8 +144,8 @@ def test_to_keras_refuses_what_keras_cannot_express():
         keras_bridge.to_keras(layers.Dense(2, 2))
     with pytest.raises(ValueError, match=r"to_keras expected activations Keras has \(\[.*\]\)\. Received: Activation\('step'\) in Dense\(2, 1, activation='step'\)"):
         keras_bridge.to_keras(Sequential([layers.Dense(2, 1, "step")]))
-    with pytest.raises(ValueError, match=r"Received: Activation\('leaky_relu', negative_slope=0\.01\)"):
-        keras_bridge.to_keras(Sequential([layers.Dense(2, 1, nnlib.activations.LeakyReLU(0.01))]))
+    with pytest.raises(ValueError, match=r"to_keras expected activations Keras has \(\[.*\]\)\. Received: Activation\('step'\) in an Activation layer"):
+        keras_bridge.to_keras(Sequential([layers.Dense(2, 1), layers.Activation("step")]))
     with pytest.raises(ValueError, match=r"to_keras expected the first layer to be Dense \(it fixes the input width\)\. Received: Activation\('relu'\)"):
         keras_bridge.to_keras(Sequential([layers.Activation("relu"), layers.Dense(2, 1)]))
 
@@ -161,11 +161,11 @@ def test_from_keras_refuses_what_nnlib_cannot_express():
         keras_bridge.from_keras(nnlib_model("linear"))
     with pytest.raises(ValueError, match=r"from_keras expected a built model \(start it with keras\.Input\(shape=\.\.\.\)\)\. Received: layer '.*' without weights"):
         keras_bridge.from_keras(keras.Sequential([keras.layers.Dense(2)]))
-    with pytest.raises(TypeError, match=r"from_keras expected Dense, Activation, Dropout or BatchNormalization layers\. Received: GaussianNoise"):
+    with pytest.raises(TypeError, match=r"from_keras expected Dense, Activation, LeakyReLU, ELU, Dropout or BatchNormalization layers\. Received: GaussianNoise"):
         keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.GaussianNoise(0.5)]))
     with pytest.raises(ValueError, match=r"from_keras expected at least one Dense layer\. Received: \['Activation'\]"):
         keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Activation("relu")]))
-    with pytest.raises(ValueError, match=r"activation expected one of \[.*\]\. Received: activation='mish'"):
+    with pytest.raises(ValueError, match=r"from_keras expected activations nnlib has \(\[.*\]\)\. Received: <function mish .*> in layer"):
         keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="mish")]))
 
 
@@ -270,3 +270,109 @@ def test_dropout_batch_normalization_and_regularizers_cross_in_both_directions()
     assert [type(layer).__name__ for layer in back.layers] == ["Dense", "BatchNormalization", "Dropout", "Dense"]
     for mine, theirs in zip(model.get_weights(), back.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, theirs)
+
+
+# --- parameterised activations, SELU and regularizers cross unchanged (issue 11, items 2, 3, 7) ---
+
+PARAMETERISED = {
+    "leaky-0.05": lambda: nnlib.activations.LeakyReLU(0.05),
+    "leaky-default": lambda: nnlib.activations.LeakyReLU(),
+    "elu-0.5": lambda: nnlib.activations.ELU(0.5),
+    "gelu-tanh": lambda: nnlib.activations.GELU(approximate=True),
+    "gelu-exact": lambda: nnlib.activations.GELU(),
+    "selu": lambda: nnlib.activations.SELU(),
+}
+
+
+@pytest.mark.parametrize("where", ["activation-layer", "dense"])
+@pytest.mark.parametrize("name", PARAMETERISED)
+def test_parameterised_activations_cross_with_their_parameters(name, where):
+    rng = np.random.default_rng(41)
+    activation = PARAMETERISED[name]()
+    if where == "dense":
+        model = Sequential([layers.Dense(4, 6, activation, rng=rng, dtype="float32"), layers.Dense(6, 2, rng=rng, dtype="float32")])
+    else:
+        model = Sequential([layers.Dense(4, 6, rng=rng, dtype="float32"), layers.Activation(activation),
+                            layers.Dense(6, 2, rng=rng, dtype="float32")])
+    x = 3 * inputs(seed=42)
+    keras_model = keras_bridge.to_keras(model)
+    np.testing.assert_allclose(keras_model(x).numpy(), model.predict(x), rtol=1e-5, atol=1e-6)
+    back = keras_bridge.from_keras(keras_model, dtype="float32")
+    crossed = back.layers[0].activation if where == "dense" else back.layers[1].activation
+    assert repr(crossed) == repr(activation)
+    np.testing.assert_array_equal(back.predict(x), model.predict(x))
+
+
+def test_the_issue_example_keeps_its_slope():
+    """Activation(LeakyReLU(0.05)) once became Keras's default 0.2: -0.4 instead of -0.1 at -2."""
+    model = Sequential([layers.Dense(1, 1, dtype="float32"), layers.Activation(nnlib.activations.LeakyReLU(0.05))])
+    model.set_weights([np.array([[1.0]]), np.array([0.0])])
+    keras_model = keras_bridge.to_keras(model)
+    assert isinstance(keras_model.layers[1], keras.layers.LeakyReLU) and keras_model.layers[1].negative_slope == 0.05
+    assert float(keras_model(np.array([[-2.0]], dtype=np.float32))[0, 0]) == pytest.approx(-0.1)
+
+
+def test_keras_parameterised_layers_and_functions_cross_to_nnlib():
+    import functools
+
+    keras_model = keras.Sequential([
+        keras.Input((4,)),
+        keras.layers.Dense(5, activation=functools.partial(keras.activations.leaky_relu, negative_slope=0.1)),
+        keras.layers.LeakyReLU(negative_slope=0.3),
+        keras.layers.Dense(5, activation="selu"),
+        keras.layers.ELU(alpha=0.7),
+        keras.layers.Activation(functools.partial(keras.activations.elu, alpha=2.0)),
+        keras.layers.Dense(2, activation=functools.partial(keras.activations.gelu, approximate=True)),
+    ])
+    model = keras_bridge.from_keras(keras_model, dtype="float32")
+    assert [repr(layer) for layer in model.layers[1:5]] == [
+        "Activation('leaky_relu', negative_slope=0.3)", "Dense(5, 5, activation='selu')",
+        "Activation('elu', alpha=0.7)", "Activation('elu', alpha=2.0)"]
+    assert model.layers[0].activation.negative_slope == 0.1 and model.layers[-1].activation.approximate is True
+    x = inputs(seed=43)
+    np.testing.assert_allclose(model.predict(x), keras_model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_regularizers_cross_in_both_directions_with_their_class_and_factors():
+    """keras Dense(4, kernel_regularizer=L2(0.1)) once lost its penalty in from_keras."""
+    from nnlib import regularizers
+
+    rng = np.random.default_rng(44)
+    keras_model = keras.Sequential([
+        keras.Input((3,)),
+        keras.layers.Dense(4, activation="relu", kernel_regularizer=keras.regularizers.L2(0.1),
+                           bias_initializer=keras.initializers.RandomNormal(seed=1), bias_regularizer=keras.regularizers.L1(0.2)),
+        keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L1L2(l1=0.01, l2=0.03)),
+    ])
+    keras_model.set_weights([rng.standard_normal(w.shape) for w in keras_model.get_weights()])
+    model = keras_bridge.from_keras(keras_model)
+    assert model.layers[0].kernel_regularizer == regularizers.L2(0.1)
+    # (Keras keeps an L1 factor as float32, 0.2000000030; the bridge carries Keras's value)
+    assert type(model.layers[0].bias_regularizer) is regularizers.L1 and model.layers[0].bias_regularizer.l1 == pytest.approx(0.2, rel=1e-7)
+    assert model.layers[1].kernel_regularizer == regularizers.L1L2(l1=0.01, l2=0.03) and model.layers[1].bias_regularizer is None
+    keras_penalty = float(sum(keras_model.losses))
+    assert keras_penalty > 0.3
+    assert model.regularization_loss() == pytest.approx(keras_penalty, rel=1e-6)
+    again = keras_bridge.to_keras(model)
+    assert [type(layer.kernel_regularizer).__name__ for layer in again.layers] == ["L2", "L1L2"]
+    assert type(again.layers[0].bias_regularizer).__name__ == "L1"
+    assert float(sum(again.losses)) == pytest.approx(keras_penalty, rel=1e-6)
+
+
+def test_bridge_refuses_what_it_cannot_carry():
+    import functools
+
+    with pytest.raises(ValueError, match=r"from_keras expected L1, L2 or L1L2 regularizers\. Received: OrthogonalRegularizer in layer"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_regularizer=keras.regularizers.OrthogonalRegularizer())]))
+    with pytest.raises(ValueError, match=r"from_keras expected layers without activity_regularizer \(nnlib has none\)\. Received: activity_regularizer="):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activity_regularizer="l2")]))
+    with pytest.raises(ValueError, match=r"from_keras expected layers without kernel_constraint \(nnlib has none\)\. Received: kernel_constraint="):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, kernel_constraint="non_neg")]))
+    with pytest.raises(ValueError, match=r"from_keras expected relu without parameters\. Received: \{'max_value': 6\.0\} in layer"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation=functools.partial(keras.activations.relu, max_value=6.0))]))
+    with pytest.raises(ValueError, match=r"from_keras expected activations nnlib has \(\[.*\]\)\. Received: <function .*<lambda> at .*> in layer"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation=lambda t: t)]))
+    with pytest.raises(ValueError, match=r"from_keras expected layers without noise_shape \(nnlib has none\)\. Received: noise_shape=\(1, 2\)"):
+        keras_bridge.from_keras(keras.Sequential([keras.Input((2,)), keras.layers.Dense(2), keras.layers.Dropout(0.5, noise_shape=(1, 2))]))
+    with pytest.raises(ValueError, match=r"from_keras expected dtype 'float32' or 'float64'\. Received: dtype='float16'"):
+        keras_bridge.from_keras(keras_model(), dtype="float16")

@@ -384,3 +384,136 @@ def test_sparse_crossentropy_from_probabilities_clips_before_renormalising_like_
     loss = losses.SparseCategoricalCrossentropy()
     assert loss(y_true, y_pred) == pytest.approx(float(keras_value), rel=1e-6)
     np.testing.assert_allclose(loss.gradient(y_true, y_pred), tape.gradient(keras_value, prediction).numpy(), rtol=1e-5, atol=1e-7)
+
+
+# --- ties and bounds (issue 11, item 4) -----------------------------------------------
+
+def tape(keras_loss, y_true, y_pred, sample_weight=None):
+    prediction = tf.Variable(y_pred)
+    with tf.GradientTape() as gradient_tape:
+        value = keras_loss(y_true, prediction, sample_weight=sample_weight)
+        total = tf.reduce_sum(value)
+    return value.numpy(), gradient_tape.gradient(total, prediction).numpy()
+
+
+def test_hinge_passes_the_gradient_at_margin_zero_like_keras():
+    """1 - y * y_pred == 0 exactly: TensorFlow's gradient of maximum goes to the first argument (>=)."""
+    y_true = np.array([[1.0, -1.0, 1.0, 1.0]], dtype=np.float32)
+    y_pred = np.array([[1.0, -1.0, 0.5, 2.0]], dtype=np.float32)  # margins 0, 0, 0.5, -1
+    value, gradient = tape(keras.losses.Hinge(), y_true, y_pred)
+    assert losses.hinge(y_true, y_pred) == pytest.approx(float(value), rel=1e-7)
+    np.testing.assert_array_equal(losses.hinge_gradient(y_true, y_pred), gradient)
+    np.testing.assert_array_equal(gradient, [[-0.25, 0.25, -0.25, 0.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_crossentropy_passes_the_gradient_exactly_at_the_clip_bounds_like_keras(dtype):
+    bounds = [dtype(1e-7), dtype(1.0) - dtype(1e-7)] if dtype is np.float64 else [np.float32(1e-7), np.float32(1 - 1e-7)]
+    y_true = np.array([[1.0, 0.0, 0.0, 1.0]], dtype=dtype)
+    y_pred = np.array([[bounds[0], bounds[0], bounds[1], bounds[1]]], dtype=dtype)
+    value, gradient = tape(keras.losses.BinaryCrossentropy(dtype=np.dtype(dtype).name), y_true, y_pred)
+    assert np.all(gradient != 0)  # inclusive in TensorFlow
+    assert losses.binary_crossentropy(y_true, y_pred) == pytest.approx(float(value), rel=1e-6)
+    np.testing.assert_allclose(losses.binary_crossentropy_gradient(y_true, y_pred), gradient, rtol=1e-6)
+
+
+def test_categorical_crossentropy_passes_the_gradient_exactly_at_the_clip_bounds_like_keras():
+    epsilon = np.float32(1e-7)
+    y_true = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    y_pred = np.array([[epsilon, np.float32(1) - epsilon], [epsilon, np.float32(1) - epsilon]], dtype=np.float32)
+    assert np.all(y_pred / y_pred.sum(axis=1, keepdims=True) == y_pred)  # the renormalised rows sit on the bounds
+    value, gradient = tape(keras.losses.CategoricalCrossentropy(), y_true, y_pred)
+    assert losses.categorical_crossentropy(y_true, y_pred) == pytest.approx(float(value), rel=1e-6)
+    np.testing.assert_allclose(losses.categorical_crossentropy_gradient(y_true, y_pred), gradient, rtol=1e-5)
+    assert np.all(losses.categorical_crossentropy_gradient(y_true, y_pred) != 0)
+
+
+# --- categorical cross-entropy from logits, label rows not summing to 1 (item 5) ------
+
+def test_categorical_crossentropy_from_logits_keeps_the_true_derivative_where_tensorflow_assumes_rows_sum_to_one():
+    """nnlib: softmax * sum(y) - y, the derivative of the loss (central differences agree).
+    TensorFlow: softmax - y, which is not the derivative of its own loss value for such rows."""
+    rng = np.random.default_rng(31)
+    y_true = rng.uniform(0, 1, (6, 4))  # rows sum to about 2, not 1
+    logits = rng.standard_normal((6, 4))
+    loss = losses.CategoricalCrossentropy(from_logits=True)
+    assert check_function(lambda z: loss(y_true, z), lambda z: loss.gradient(y_true, z), logits) < GRAD_TOL
+    keras_value, keras_gradient = tape(keras.losses.CategoricalCrossentropy(from_logits=True, dtype="float64"), y_true, logits)
+    assert loss(y_true, logits) == pytest.approx(float(keras_value), rel=1e-12)  # the values agree
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(keras_gradient, (softmax - y_true) / 6, rtol=1e-10)  # TensorFlow's gradient
+    difference = loss.gradient(y_true, logits) - keras_gradient
+    np.testing.assert_allclose(difference, softmax * (y_true.sum(axis=1, keepdims=True) - 1) / 6, rtol=1e-9, atol=1e-15)
+    # rows that sum to 1 (one-hot, smoothed): the two gradients agree
+    one_hot = np.eye(4)[rng.integers(0, 4, 6)]
+    _, keras_one_hot = tape(keras.losses.CategoricalCrossentropy(from_logits=True, dtype="float64"), one_hot, logits)
+    np.testing.assert_allclose(loss.gradient(one_hot, logits), keras_one_hot, rtol=1e-10, atol=1e-15)
+
+
+# --- sample_weight and label_smoothing (item 7) --------------------------------------
+
+WEIGHT_SHAPES = {"(batch,)": lambda w: w, "(batch, 1)": lambda w: w[:, None], "scalar": lambda w: np.float32(2.5)}
+
+
+@pytest.mark.parametrize("shape", WEIGHT_SHAPES)
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "none"])
+@pytest.mark.parametrize("cls, keras_cls, from_logits, kind", CASES, ids=CASE_IDS)
+def test_sample_weight_matches_keras(cls, keras_cls, from_logits, kind, reduction, shape):
+    rng = np.random.default_rng(32)
+    y_true, y_pred = make_data(kind, from_logits, rng, batch=8, width=3, dtype=np.float32)
+    weights = WEIGHT_SHAPES[shape](rng.uniform(0, 2, 8).astype(np.float32))
+    kwargs = {} if from_logits is None else {"from_logits": from_logits}
+    loss, keras_loss = cls(reduction=reduction, **kwargs), keras_cls(reduction=reduction, **kwargs)
+    keras_value, keras_gradient = tape(keras_loss, y_true, y_pred, sample_weight=weights)
+    np.testing.assert_allclose(np.squeeze(loss(y_true, y_pred, sample_weight=weights)), np.squeeze(keras_value), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred, sample_weight=weights), keras_gradient, rtol=1e-5, atol=1e-6)
+    if reduction == "sum_over_batch_size":
+        assert loss(y_true, y_pred, sample_weight=weights) == getattr(losses, cls.name)(y_true, y_pred, sample_weight=weights, **kwargs)
+
+
+def test_sample_weight_divides_by_the_batch_size_not_the_weights():
+    y_true, y_pred = np.zeros((4, 1)), np.array([[1.0], [2.0], [3.0], [4.0]])
+    assert losses.mean_squared_error(y_true, y_pred, sample_weight=[1.0, 0.0, 0.0, 0.0]) == 1.0 / 4
+    assert losses.mean_squared_error(y_true, y_pred, sample_weight=np.ones(4)) == losses.mean_squared_error(y_true, y_pred)
+    weighted = losses.Huber(reduction="none")(y_true, y_pred, sample_weight=[2.0, 1.0, 0.0, 1.0])
+    np.testing.assert_allclose(weighted, [2 * 0.5, 1.5, 0.0, 3.5])
+    rng = np.random.default_rng(33)
+    y_pred = rng.uniform(0.1, 0.9, (5, 2))
+    y_true = (rng.random((5, 2)) > 0.5).astype(float)
+    weights = rng.uniform(0, 2, 5)
+    loss = losses.BinaryCrossentropy()
+    assert check_function(lambda p: loss(y_true, p, sample_weight=weights),
+                          lambda p: loss.gradient(y_true, p, sample_weight=weights), y_pred) < GRAD_TOL
+
+
+SMOOTHED = [
+    (losses.BinaryCrossentropy, keras.losses.BinaryCrossentropy, False, "binary"),
+    (losses.BinaryCrossentropy, keras.losses.BinaryCrossentropy, True, "binary"),
+    (losses.CategoricalCrossentropy, keras.losses.CategoricalCrossentropy, False, "one_hot"),
+    (losses.CategoricalCrossentropy, keras.losses.CategoricalCrossentropy, True, "one_hot"),
+]
+
+
+@pytest.mark.parametrize("label_smoothing", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("cls, keras_cls, from_logits, kind", SMOOTHED, ids=[f"{c[0].__name__}-logits={c[2]}" for c in SMOOTHED])
+def test_label_smoothing_matches_keras(cls, keras_cls, from_logits, kind, label_smoothing):
+    rng = np.random.default_rng(34)
+    y_true, y_pred = make_data(kind, from_logits, rng, batch=10, width=4, dtype=np.float32)
+    loss = cls(from_logits=from_logits, label_smoothing=label_smoothing)
+    keras_value, keras_gradient = tape(keras_cls(from_logits=from_logits, label_smoothing=label_smoothing), y_true, y_pred)
+    assert loss(y_true, y_pred) == pytest.approx(float(keras_value), rel=1e-6)
+    np.testing.assert_allclose(loss.gradient(y_true, y_pred), keras_gradient, rtol=1e-5, atol=1e-8)
+    function = getattr(losses, cls.name)
+    assert function(y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing) == loss(y_true, y_pred)
+    y64, p64 = make_data(kind, from_logits, rng, batch=5, width=3)
+    assert check_function(lambda p: loss(y64, p), lambda p: loss.gradient(y64, p), p64) < GRAD_TOL
+    assert repr(loss) == f"{cls.__name__}(from_logits={from_logits}, label_smoothing={label_smoothing})"
+
+
+def test_label_smoothing_by_hand():
+    # BCE: targets 1 and 0 become 1 - s/2 and s/2
+    smoothed = losses.binary_crossentropy([[1.0, 0.0]], [[0.7, 0.2]], label_smoothing=0.2)
+    assert smoothed == pytest.approx(losses.binary_crossentropy([[0.9, 0.1]], [[0.7, 0.2]]), rel=1e-12)
+    # CCE: (1 - s) y + s / K
+    smoothed = losses.categorical_crossentropy([[0.0, 1.0, 0.0, 0.0]], [[0.1, 0.6, 0.2, 0.1]], label_smoothing=0.4)
+    assert smoothed == pytest.approx(losses.categorical_crossentropy([[0.1, 0.7, 0.1, 0.1]], [[0.1, 0.6, 0.2, 0.1]]), rel=1e-12)

@@ -100,8 +100,12 @@ def test_evaluate_reports_loss_and_accuracy():
     y = (x[:, 0] > 0).astype(float)
     logs = model.evaluate(x, y)
     assert set(logs) == {"loss", "accuracy"}
-    assert logs["loss"] == losses.binary_crossentropy(y, model.predict(x))
-    assert logs["accuracy"] == accuracy(y, model.predict(x))
+    # a sigmoid output with binary cross-entropy: the loss is computed from the logits, as in Keras
+    probabilities = model.predict(x)
+    logits = model.layers[-1].cached_pre_activation()
+    assert logs["loss"] == losses.binary_crossentropy(y, logits, from_logits=True)
+    assert logs["loss"] == pytest.approx(losses.binary_crossentropy(y, probabilities), rel=1e-12)  # nothing clipped here
+    assert logs["accuracy"] == accuracy(y, probabilities)
 
 
 def test_compile_accepts_a_single_metric_name_and_defaults():
@@ -348,7 +352,7 @@ def test_set_weights_refuses_wrong_count_and_backward_refuses_wrong_shape():
     model.forward(np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"Dense layer 'dense' backward expected dout of shape \(3, 1\)\. Received: dout\.shape=\(3, 2\)"):
         model.backward(np.zeros((3, 2)))
-    with pytest.raises(ValueError, match=r"Dense layer 'dense' expects input of shape \(batch, 2\)\. Received: x\.shape=\(3, 3\)"):
+    with pytest.raises(ValueError, match=r"Dense layer 'dense' expected input of shape \(batch, 2\)\. Received: x\.shape=\(3, 3\)"):
         model.predict(np.zeros((3, 3)))
 
 
@@ -432,3 +436,239 @@ def test_penalties_join_the_loss_and_the_gradients():
         assert gradcheck.relative_error(grad, numerical) < 1e-5
     with pytest.raises(ValueError, match=r"regularizer"):
         layers.Dense(2, 2, kernel_regularizer="l3")
+
+
+# --- cross-entropy from the logits of a sigmoid or softmax output (issue 11, item 1) ---
+
+def saturated_binary_model(output="dense"):
+    """The issue's repro: one sigmoid unit with kernel 30, confidently wrong on both points."""
+    if output == "dense":
+        model = Sequential([layers.Dense(1, 1, "sigmoid", dtype="float32")])
+    else:
+        model = Sequential([layers.Dense(1, 1, dtype="float32"), layers.Activation("sigmoid")])
+    model.set_weights([np.array([[30.0]]), np.array([0.0])])
+    return model
+
+
+@pytest.mark.parametrize("output", ["dense", "activation-layer"])
+def test_saturated_sigmoid_with_binary_crossentropy_is_computed_from_the_logits_like_keras(output):
+    x, y = np.array([[1.0], [-1.0]], dtype=np.float32), np.array([[0.0], [1.0]], dtype=np.float32)
+    model = saturated_binary_model(output)
+    model.compile(loss="binary_crossentropy", optimizer=optimizers.SGD(0.1))
+    keras_model = keras_bridge.to_keras(model)
+    keras_model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.SGD(0.1))
+    # Keras: 30.0 (the full |z|); the clipped form on the probabilities caps it at 16.03
+    assert model.evaluate(x, y)["loss"] == pytest.approx(keras_model.evaluate(x, y, verbose=0), rel=1e-6)
+    assert model.evaluate(x, y)["loss"] == pytest.approx(30.0, rel=1e-6)
+    assert model.loss(y, model.predict(x)) == pytest.approx(16.03, abs=0.01)  # probabilities from elsewhere: clipped
+    loss, grads = model.compute_gradients(x, y)
+    keras_loss, keras_grads = keras_bridge.tape_gradients(keras_model, "binary_crossentropy", x, y)
+    assert loss == pytest.approx(keras_loss, rel=1e-6)
+    np.testing.assert_allclose(grads[0], [[1.0]], rtol=1e-6)  # the clipped form gave 0
+    for grad, keras_grad in zip(grads, keras_grads, strict=True):
+        np.testing.assert_allclose(grad, keras_grad, rtol=1e-6, atol=1e-7)
+
+
+SATURATED_CASES = {
+    "softmax-dense-cce": ("dense", losses.CategoricalCrossentropy(), keras.losses.CategoricalCrossentropy(), "one_hot"),
+    "softmax-layer-cce": ("layer", "categorical_crossentropy", "categorical_crossentropy", "one_hot"),
+    "softmax-dense-sparse": ("dense", "sparse_categorical_crossentropy", "sparse_categorical_crossentropy", "sparse"),
+    "softmax-layer-sparse-sum": ("layer", losses.SparseCategoricalCrossentropy(reduction="sum"),
+                                 keras.losses.SparseCategoricalCrossentropy(reduction="sum"), "sparse"),
+    "sigmoid-dense-bce-smoothing": ("sigmoid", losses.BinaryCrossentropy(label_smoothing=0.1),
+                                    keras.losses.BinaryCrossentropy(label_smoothing=0.1), "binary"),
+}
+
+
+def saturated_classifier(output, rng):
+    """A model whose logits reach +-60: far beyond the probability clip (|z| > 16)."""
+    units = 1 if output == "sigmoid" else 3
+    hidden = layers.Dense(4, 6, "tanh", rng=rng, dtype="float32")
+    if output == "layer":
+        last = [layers.Dense(6, units, rng=rng, dtype="float32"), layers.Activation("softmax")]
+    else:
+        last = [layers.Dense(6, units, "sigmoid" if output == "sigmoid" else "softmax", rng=rng, dtype="float32")]
+    model = Sequential([hidden, *last])
+    kernel = model.layers[1].params["kernel"]
+    kernel *= np.float32(60.0 / np.abs(kernel).sum(axis=0).max())
+    return model, units
+
+
+@pytest.mark.parametrize("case", SATURATED_CASES)
+def test_saturated_outputs_evaluate_differentiate_and_train_like_keras(case):
+    output, loss, keras_loss, kind = SATURATED_CASES[case]
+    rng = np.random.default_rng(21)
+    model, units = saturated_classifier(output, rng)
+    x = rng.standard_normal((24, 4)).astype(np.float32)
+    labels = rng.integers(0, units if units > 1 else 2, 24)
+    y = {"one_hot": lambda: np.eye(3, dtype=np.float32)[labels], "sparse": lambda: labels,
+         "binary": lambda: labels[:, None].astype(np.float32)}[kind]()
+    learning_rate = 0.05 / 8 if "sum" in case else 0.05  # a summed loss: per-sample steps
+    model.compile(loss=loss, optimizer=optimizers.SGD(learning_rate))
+    keras_model = keras_bridge.to_keras(model)
+    keras_model.compile(loss=keras_loss, optimizer=keras.optimizers.SGD(learning_rate))
+    model.predict(x)
+    assert np.abs(model.layers[-1].cached_pre_activation()).max() > 20  # far beyond the clip
+    assert model.evaluate(x, y)["loss"] == pytest.approx(keras_model.evaluate(x, y, verbose=0, batch_size=24), rel=1e-5)
+    loss_value, grads = model.compute_gradients(x, y)
+    keras_value, keras_grads = keras_bridge.tape_gradients(keras_model, keras_model.loss, x, y)
+    assert loss_value == pytest.approx(keras_value, rel=1e-5)
+    for grad, keras_grad in zip(grads, keras_grads, strict=True):
+        np.testing.assert_allclose(grad, keras_grad, rtol=1e-4, atol=1e-5)
+    model.fit(x, y, epochs=3, batch_size=8, shuffle=False)
+    keras_model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
+    for mine, keras_weight in zip(model.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, keras_weight, rtol=1e-4, atol=1e-5)
+
+
+def test_logits_path_equals_a_linear_output_with_from_logits_bit_for_bit():
+    """sigmoid + BCE in Sequential is exactly linear + BCE(from_logits=True): same loss, same steps."""
+    rng = np.random.default_rng(22)
+    x, y = rng.standard_normal((16, 3)), (rng.random(16) > 0.5).astype(float)
+    weights = Sequential([layers.Dense(3, 4, "tanh", rng=rng), layers.Dense(4, 1, rng=rng)]).get_weights()
+    weights[2] *= 40.0  # saturate
+    runs = {}
+    for activation, loss in (("sigmoid", losses.BinaryCrossentropy()), ("linear", losses.BinaryCrossentropy(from_logits=True))):
+        model = Sequential([layers.Dense(3, 4, "tanh"), layers.Dense(4, 1, activation)])
+        model.set_weights(weights)
+        model.compile(loss=loss, optimizer=optimizers.SGD(0.1))
+        runs[activation] = (model.fit(x, y, epochs=5, batch_size=4, shuffle=False).history["loss"], model.get_weights())
+    assert runs["sigmoid"][0] == runs["linear"][0]
+    for a, b in zip(runs["sigmoid"][1], runs["linear"][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_mixed_pairs_keep_the_probabilities_where_keras_reuses_the_other_logits():
+    """softmax + BCE: nnlib scores the probabilities (clipped form); Keras takes the cached softmax
+    logits as if they were sigmoid logits. Documented in Sequential's notes."""
+    rng = np.random.default_rng(23)
+    model = Sequential([layers.Dense(3, 2, "softmax", rng=rng, dtype="float32")])
+    model.compile(loss="binary_crossentropy")
+    x = rng.standard_normal((6, 3)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 6)]
+    assert model.evaluate(x, y)["loss"] == losses.binary_crossentropy(y, model.predict(x))
+    keras_model = keras_bridge.to_keras(model)
+    keras_value = float(keras.losses.BinaryCrossentropy()(y, keras_model(x)))
+    logits = model.layers[0].cached_pre_activation()
+    assert keras_value == pytest.approx(losses.binary_crossentropy(y, logits, from_logits=True), rel=1e-5)
+    assert keras_value != pytest.approx(model.evaluate(x, y)["loss"], rel=1e-2)
+
+
+# --- sample_weight in fit and evaluate (item 7) ---------------------------------------
+
+def test_fit_and_evaluate_with_sample_weight_match_keras():
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((30, 3)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.float32)
+    weights = rng.uniform(0.0, 3.0, 30).astype(np.float32)
+    model = Sequential([layers.Dense(3, 4, "tanh", rng=rng, dtype="float32"), layers.Dense(4, 1, "sigmoid", rng=rng, dtype="float32")])
+    keras_model = keras_bridge.to_keras(model)
+    model.compile(loss="binary_crossentropy", optimizer=optimizers.SGD(0.3, momentum=0.5), metrics=("accuracy",))
+    keras_model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.SGD(0.3, momentum=0.5), weighted_metrics=["accuracy"])
+    model.fit(x, y, epochs=3, batch_size=8, shuffle=False, sample_weight=weights)
+    keras_model.fit(x, y, epochs=3, batch_size=8, shuffle=False, sample_weight=weights, verbose=0)
+    for mine, keras_weight in zip(model.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, keras_weight, rtol=1e-5, atol=1e-6)
+    ours = model.evaluate(x, y, sample_weight=weights)
+    keras_loss, keras_accuracy = keras_model.evaluate(x, y, sample_weight=weights, batch_size=30, verbose=0)
+    assert ours["loss"] == pytest.approx(keras_loss, rel=1e-5)
+    assert ours["accuracy"] == pytest.approx(keras_accuracy, rel=1e-6)
+    # weights of one change nothing; a zero weight removes a sample from the gradient
+    assert model.evaluate(x, y, sample_weight=np.ones(30))["loss"] == model.evaluate(x, y)["loss"]
+    _, grads = model.compute_gradients(x, y, sample_weight=np.r_[np.ones(10), np.zeros(20)])
+    _, first_ten = model.compute_gradients(x[:10], y[:10])
+    for grad, expected in zip(grads, first_ten, strict=True):
+        np.testing.assert_allclose(grad, expected * 10 / 30, rtol=1e-5, atol=1e-7)  # sum over 30, as Keras
+
+
+def test_validation_data_with_sample_weights():
+    rng = np.random.default_rng(25)
+    x, y = rng.standard_normal((12, 2)), rng.standard_normal((12, 1))
+    model = Sequential([layers.Dense(2, 1, rng=rng)])
+    model.compile(loss="mse", optimizer=optimizers.SGD(0.1))
+    weights = np.r_[np.ones(4), np.zeros(8)]
+    history = model.fit(x, y, epochs=2, validation_data=(x, y, weights))
+    assert history.history["val_loss"][-1] == pytest.approx(model.evaluate(x[:4], y[:4])["loss"] * 4 / 12, rel=1e-12)
+
+
+# --- divergence: History and TerminateOnNaN (bad-input policy) ------------------------
+
+def diverging_regression(rng, dtype="float32"):
+    x = (10 * rng.standard_normal((40, 3))).astype(dtype)
+    y = (100 * rng.standard_normal((40, 1))).astype(dtype)
+    model = Sequential([layers.Dense(3, 1, rng=rng, dtype=dtype)])
+    return model, x, y
+
+
+def test_history_records_a_non_finite_loss_like_keras():
+    rng = np.random.default_rng(26)
+    model, x, y = diverging_regression(rng)
+    keras_model = keras_bridge.to_keras(model)
+    model.compile(loss="mse", optimizer=optimizers.SGD(0.5))
+    keras_model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.5))
+    with np.errstate(over="ignore", invalid="ignore"):
+        ours = model.fit(x, y, epochs=30, batch_size=40, shuffle=False).history["loss"]
+    theirs = keras_model.fit(x, y, epochs=30, batch_size=40, shuffle=False, verbose=0).history["loss"]
+    assert len(ours) == len(theirs) == 30
+    assert not np.isfinite(ours[-1]) and not np.isfinite(theirs[-1])
+    # the same epochs are non-finite (nnlib logs after the step, Keras during it: shift by one)
+    np.testing.assert_array_equal(np.isfinite(ours[:-1]), np.isfinite(theirs[1:]))
+
+
+def test_terminate_on_nan_stops_at_the_same_batch_as_keras(capsys):
+    from nnlib.callbacks import TerminateOnNaN
+
+    rng = np.random.default_rng(27)
+    model, x, y = diverging_regression(rng)
+    keras_model = keras_bridge.to_keras(model)
+    model.compile(loss="mse", optimizer=optimizers.SGD(0.5))
+    keras_model.compile(loss="mse", optimizer=keras.optimizers.SGD(0.5))
+
+    class Ends(Callback):
+        def on_train_begin(self, model):
+            self.ended = False
+
+        def on_train_end(self, model):
+            self.ended = True
+
+    ends = Ends()
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = model.fit(x, y, epochs=20, batch_size=8, shuffle=False, callbacks=[TerminateOnNaN(), ends])
+    ours = capsys.readouterr().out
+    keras_history = keras_model.fit(x, y, epochs=20, batch_size=8, shuffle=False, verbose=0,
+                                    callbacks=[keras.callbacks.TerminateOnNaN()])
+    theirs = capsys.readouterr().out
+    assert ours.startswith("Batch ") and ours.endswith(": Invalid loss, terminating training\n")
+    assert ours == theirs
+    assert len(history.epoch) == len(keras_history.epoch) < 20
+    assert not np.isfinite(history.history["loss"][-1]) and not np.isfinite(keras_history.history["loss"][-1])
+    assert ends.ended  # a graceful stop: every on_train_end runs
+    with pytest.raises(RuntimeError, match=r"NaN or Inf loss encountered at batch \d+\. Loss value: (nan|inf)\. Terminating training immediately\."):
+        with np.errstate(over="ignore", invalid="ignore"):
+            model.fit(x, y, epochs=5, batch_size=8, shuffle=False, callbacks=[TerminateOnNaN(raise_error=True)])
+
+
+def test_batch_callbacks_see_the_running_mean_of_the_batch_losses():
+    rng = np.random.default_rng(28)
+    x, y = rng.standard_normal((10, 2)), rng.standard_normal((10, 1))
+    model = Sequential([layers.Dense(2, 1, rng=rng)])
+    model.compile(loss="mse", optimizer=optimizers.SGD(0.0001))
+
+    class Recorder(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_train_batch_end(self, model, batch, logs):
+            self.seen.append((batch, logs["loss"]))
+
+    recorder = Recorder()
+    start = model.get_weights()
+    model.fit(x, y, epochs=1, batch_size=4, shuffle=False, callbacks=[recorder])
+    assert [batch for batch, _ in recorder.seen] == [0, 1, 2]
+    probe = Sequential([layers.Dense(2, 1)])
+    probe.set_weights(start)
+    probe.compile(loss="mse", optimizer=optimizers.SGD(0.0001))
+    batch_losses = [probe.train_step(x[i:i + 4], y[i:i + 4]) for i in (0, 4, 8)]
+    sizes = np.array([4, 4, 2])
+    expected = np.cumsum(np.array(batch_losses) * sizes) / np.cumsum(sizes)
+    np.testing.assert_allclose([loss for _, loss in recorder.seen], expected, rtol=1e-12)

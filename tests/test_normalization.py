@@ -259,7 +259,7 @@ def test_constructor_arguments_are_validated():
 
 def test_forward_refuses_wrong_input_shapes():
     layer = BatchNormalization(3)
-    with pytest.raises(ValueError, match=r"BatchNormalization layer 'batchnormalization' expects input of shape \(batch, \.\.\., 3\)\. Received: x\.shape=\(3,\)"):
+    with pytest.raises(ValueError, match=r"BatchNormalization layer 'batchnormalization' expected input of shape \(batch, \.\.\., 3\)\. Received: x\.shape=\(3,\)"):
         layer.forward(np.ones(3))
     with pytest.raises(ValueError, match=r"Received: x\.shape=\(4, 2\)"):
         layer.forward(np.ones((4, 2)), training=True)

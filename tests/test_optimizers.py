@@ -266,10 +266,10 @@ def test_hyperparameters_are_validated():
 
 
 def test_clip_options_are_validated():
-    with pytest.raises(ValueError, match=(r"Only one of clipnorm, clipvalue and global_clipnorm expected\. "
+    with pytest.raises(ValueError, match=(r"Optimizer expected at most one of clipnorm, clipvalue and global_clipnorm\. "
                                           r"Received: clipnorm=1\.0, clipvalue=0\.5, global_clipnorm=None")):
         optimizers.Adam(clipnorm=1.0, clipvalue=0.5)
-    with pytest.raises(ValueError, match=r"Only one of clipnorm, clipvalue and global_clipnorm expected\."):
+    with pytest.raises(ValueError, match=r"Optimizer expected at most one of clipnorm, clipvalue and global_clipnorm\."):
         optimizers.AdamW(clipvalue=0.5, global_clipnorm=1.0)
     with pytest.raises(ValueError, match=r"clipnorm expected a finite number > 0\. Received: clipnorm=0\.0"):
         optimizers.SGD(clipnorm=0.0)
@@ -315,3 +315,55 @@ def test_get_refuses_unknown_optimizers():
         optimizers.get(123)
     with pytest.raises(TypeError, match=expected + r"Received: <class 'nnlib\.optimizers\.Adam'>"):
         optimizers.get(optimizers.Adam)
+
+
+# --- float32 to the last bit, float64 as documented (issue 11, item 6) ---------------
+
+def run_both(name, arguments, dtype, steps, seed=0):
+    rng = np.random.default_rng(seed)
+    initial = [rng.standard_normal(shape).astype(dtype) for shape in SHAPES]
+    ours, theirs = [w.copy() for w in initial], [keras.Variable(w) for w in initial]
+    optimizer, keras_optimizer = getattr(optimizers, name)(**arguments), getattr(keras.optimizers, name)(**arguments)
+    for _ in range(steps):
+        grads = [3 * rng.standard_normal(shape).astype(dtype) for shape in SHAPES]
+        optimizer.step(ours, grads)
+        keras_optimizer.apply_gradients(zip(grads, theirs))
+    return initial, ours, [variable.numpy() for variable in theirs]
+
+
+UNCLIPPED = [setting for setting, (_, arguments) in SETTINGS.items() if not {"clipnorm", "clipvalue", "global_clipnorm"} & set(arguments)]
+
+
+@pytest.mark.parametrize("setting", UNCLIPPED + ["adam-defaults"])
+def test_float32_steps_equal_keras_to_the_last_bit(setting):
+    """Hyperparameters meet float32 arrays as float32(value), and Adam's step size is computed in
+    float32 in Keras's order: 50 steps, identical bits. (Clipping norms are accumulated in
+    float64 by nnlib, so clipped runs agree to float32 rounding only: the test above.)"""
+    name, arguments = SETTINGS.get(setting, ("Adam", {}))
+    _, ours, theirs = run_both(name, arguments, np.float32, steps=50)
+    for mine, keras_value in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(mine, keras_value)
+
+
+def test_float64_adam_differs_from_keras_by_the_float32_rounding_of_its_hyperparameters():
+    """The documented decision: nnlib uses 0.9, 0.999 and 0.001 as given in float64; Keras uses
+    float32(0.001), float32(0.9)**t and float32(0.999)**t (and the exact 1 - beta in the moments)."""
+    initial, ours, theirs = run_both("Adam", {}, np.float64, steps=1)
+    for start, mine, keras_value in zip(initial, ours, theirs, strict=True):
+        relative = np.abs((keras_value - start) - (mine - start)) / np.abs(mine - start)
+        assert np.all(relative > 5e-6) and np.all(relative < 8e-6)  # 6.7e-6 for |g| >> epsilon
+    # the same update rule with Keras's roundings reproduces Keras's float64 step
+    f32 = lambda value: float(np.float32(value))  # noqa: E731
+    rng = np.random.default_rng(0)  # run_both's draws: the initial weights, then the gradients
+    start = [rng.standard_normal(shape) for shape in SHAPES]
+    grads = [3 * rng.standard_normal(shape) for shape in SHAPES]
+    for weight, gradient, keras_value in zip(start, grads, theirs, strict=True):
+        m, v = (1 - 0.9) * gradient, (1 - 0.999) * gradient**2
+        alpha = f32(0.001) * np.sqrt(1 - f32(0.999)) / (1 - f32(0.9))
+        np.testing.assert_allclose(weight - m * alpha / (np.sqrt(v) + 1e-7), keras_value, rtol=1e-14)
+    # and with np.float64 hyperparameters only the float32 learning-rate variable is left
+    weight = np.ones(3)
+    keras_weight = keras.Variable(np.ones(3))
+    optimizers.Adam().step([weight], [np.full(3, 0.5)])
+    keras.optimizers.Adam(beta_1=np.float64(0.9), beta_2=np.float64(0.999)).apply_gradients([(np.full(3, 0.5), keras_weight)])
+    np.testing.assert_allclose((1 - keras_weight.numpy()) / (1 - weight), f32(0.001) / 0.001, rtol=1e-12)

@@ -161,3 +161,16 @@ def test_steps_are_validated():
         schedule(True)
     with pytest.raises(TypeError, match=r"Received: '3'"):
         schedule("3")
+
+
+def test_a_float64_initial_rate_alone_leaves_keras_rounding_the_other_arguments_through_float32():
+    """The module note: np.float64(initial_learning_rate) with a Python-float decay_rate is not
+    float64 agreement; Keras uses float64(float32(0.96)) for the decay rate."""
+    ours = ExponentialDecay(0.1, 7, 0.96)
+    theirs = keras_schedules.ExponentialDecay(np.float64(0.1), 7, 0.96)
+    assert np.asarray(theirs(5)).dtype == np.float64
+    relative = abs(float(theirs(5)) - ours(5)) / ours(5)
+    assert 1e-8 < relative < 3e-8  # 1.6e-8: (5/7) * (float32(0.96) - 0.96) / 0.96
+    assert float(theirs(5)) == pytest.approx(0.1 * float(np.float32(0.96)) ** (5 / 7), rel=1e-15)
+    every_argument = keras_schedules.ExponentialDecay(np.float64(0.1), 7, np.float64(0.96))
+    assert float(every_argument(5)) == pytest.approx(ours(5), rel=1e-15)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib import activations, initializers, regularizers
-from nnlib._validation import as_float_array, generator, positive_int
+from nnlib._validation import as_float_array, flag, generator, positive_int
+from nnlib.layers.base import float_dtype
 from nnlib.layers.base import Layer
 
 
@@ -24,12 +25,18 @@ class Dense(Layer):
     kernel_initializer, bias_initializer : str or callable
         Names from :mod:`nnlib.initializers` (Keras's defaults: Glorot uniform, zeros).
     use_bias : bool, default True
+        ``True`` or ``False`` (``"no"`` or ``0`` are refused, not read as a truth value).
     kernel_regularizer, bias_regularizer : str or Regularizer, optional
         Weight penalties from :mod:`nnlib.regularizers` (``"l2"``, ``L1(0.001)``, ...). The
         model adds their values to the loss and their gradients to ``grads`` (chapters 13
         and 19); :meth:`backward` itself stays the plain derivative of :meth:`forward`.
     dtype : str, default "float64"
         float64 for gradient checks; float32 to compute exactly like Keras.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong type or out of range (see CONTRIBUTING, "Bad input").
 
     Notes
     -----
@@ -65,12 +72,10 @@ class Dense(Layer):
         self.in_features = positive_int(in_features, "in_features")
         self.units = positive_int(units, "units")
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = flag(use_bias, "use_bias")
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype expected 'float32' or 'float64'. Received: dtype={dtype!r}")
+        self.dtype = float_dtype(dtype)
         rng = generator(rng)
         kernel = initializers.get(kernel_initializer)((self.in_features, self.units), rng)
         self.params["kernel"] = np.asarray(kernel, dtype=self.dtype)
@@ -95,7 +100,7 @@ class Dense(Layer):
         x = as_float_array(x, "x")
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(
-                f"Dense layer {self.name!r} expects input of shape (batch, {self.in_features}). Received: x.shape={x.shape}"
+                f"Dense layer {self.name!r} expected input of shape (batch, {self.in_features}). Received: x.shape={x.shape}"
             )
         z = x.astype(self.dtype, copy=False) @ self.kernel
         if self.use_bias:
@@ -113,7 +118,28 @@ class Dense(Layer):
         dout = as_float_array(dout, "dout")
         if dout.shape != self._z.shape:
             raise ValueError(f"Dense layer {self.name!r} backward expected dout of shape {self._z.shape}. Received: dout.shape={dout.shape}")
-        delta = self.activation.backward(self._z, dout)
+        return self._backward_delta(self.activation.backward(self._z, dout))
+
+    def cached_pre_activation(self) -> np.ndarray:
+        """:math:`Z`, the logits of the last forward pass (what the activation received)."""
+        self._require_cache("_z")
+        return self._z
+
+    def backward_pre_activation(self, delta):
+        r"""Back-propagate :math:`\delta = \partial L/\partial Z` directly, skipping the activation.
+
+        Used by :class:`~nnlib.model.Sequential` for a cross-entropy computed from the logits
+        of a sigmoid or softmax output layer. Fills ``grads``; returns :math:`\delta W^\top`.
+        """
+        self._require_cache("_z")
+        delta = as_float_array(delta, "delta")
+        if delta.shape != self._z.shape:
+            raise ValueError(
+                f"Dense layer {self.name!r} backward_pre_activation expected delta of shape {self._z.shape}. Received: delta.shape={delta.shape}"
+            )
+        return self._backward_delta(delta.astype(self.dtype, copy=False))
+
+    def _backward_delta(self, delta):
         self.grads["kernel"] = self._x.T @ delta
         if self.use_bias:
             self.grads["bias"] = delta.sum(axis=0)

@@ -5,14 +5,8 @@ import numbers
 
 import numpy as np
 
-from nnlib._validation import as_float_array, positive_float, positive_int
-from nnlib.layers.base import Layer
-
-
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} expected True or False. Received: {value!r}")
-    return bool(value)
+from nnlib._validation import as_float_array, flag as _flag, positive_float, positive_int
+from nnlib.layers.base import Layer, float_dtype
 
 
 class BatchNormalization(Layer):
@@ -115,9 +109,7 @@ class BatchNormalization(Layer):
         self.epsilon = positive_float(epsilon, "epsilon")
         self.center = _flag(center, "center")
         self.scale = _flag(scale, "scale")
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype expected 'float32' or 'float64'. Received: dtype={dtype!r}")
+        self.dtype = float_dtype(dtype)
         if self.scale:
             self.params["gamma"] = np.ones(self.num_features, dtype=self.dtype)
         if self.center:
@@ -155,6 +147,8 @@ class BatchNormalization(Layer):
 
     def set_weights(self, weights) -> None:
         """Overwrite ``[gamma, beta, moving_mean, moving_variance]`` in place (Keras's order)."""
+        if isinstance(weights, (str, bytes, np.ndarray)) or not hasattr(weights, "__iter__"):
+            raise TypeError(f"{self.name}.set_weights expected a list of arrays. Received: {type(weights).__name__}")
         weights, current = list(weights), self._weights()
         if len(weights) != len(current):
             raise ValueError(
@@ -183,7 +177,7 @@ class BatchNormalization(Layer):
         x = as_float_array(x, "x")
         if x.ndim < 2 or x.shape[-1] != self.num_features:
             raise ValueError(
-                f"BatchNormalization layer {self.name!r} expects input of shape (batch, ..., {self.num_features}). "
+                f"BatchNormalization layer {self.name!r} expected input of shape (batch, ..., {self.num_features}). "
                 f"Received: x.shape={x.shape}"
             )
         return x.astype(self.dtype, copy=False)
@@ -192,6 +186,10 @@ class BatchNormalization(Layer):
         x = self._input(x)
         axes = tuple(range(x.ndim - 1))
         if training:
+            if x.size == 0:  # the batch statistics of nothing are NaN, and would poison the moving ones
+                raise ValueError(
+                    f"BatchNormalization layer {self.name!r} expected at least one example in training mode. Received: x.shape={x.shape}"
+                )
             mean = x.mean(axis=axes)
             variance = np.square(x - mean).mean(axis=axes)  # biased, as tf.nn.moments
             # both factors rounded from Python floats, as Keras does (1 - momentum first)
