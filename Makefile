@@ -15,7 +15,7 @@ export TF_ENABLE_ONEDNN_OPTS ?= 0
 export TQDM_DISABLE          ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
 
-.PHONY: install book test test-browser lab serve bench robustness clean strip toc
+.PHONY: install book test test-browser lab serve bench bench-nnlib robustness clean strip toc
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ serve:
 
 bench: $(STAMP)
 	$(PY) tests/bench.py $(if $(JOBS),-j $(JOBS))
+
+# nnlib time / Keras time for the same computation, measured side by side (ROWS="conv lstm" picks some).
+bench-nnlib: $(STAMP)
+	$(PY) tests/bench_nnlib.py $(ROWS)
 
 # Every chapter (or CHAPTERS="16 23") under other BLAS kernels, thread counts and seeds, and twice
 # as it is; ENVS="seed-1 seed-2" picks environments (see tests/robustness.py). Not part of `make test`.
