@@ -370,6 +370,7 @@ class Conv2D(Layer):
                     f"or a forward pass first. Received: input_shape=None before any forward pass"
                 )
             input_shape = self.input_shape
+        self._spatial(input_shape, "multiply_adds")
         out_h, out_w, _ = self.output_shape(input_shape)
         return out_h * out_w * self.kernel_size[0] * self.kernel_size[1] * self.in_channels * self.filters
 
