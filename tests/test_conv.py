@@ -297,3 +297,25 @@ def test_backward_overwrites_and_layer_regularizers_add_to_the_loss():
     np.testing.assert_allclose(layer.regularization_loss(), 0.01 * np.sum(layer.kernel ** 2))
     layer.add_regularization_gradients()
     np.testing.assert_allclose(layer.grads["kernel"], first + 0.02 * layer.kernel)
+
+
+# --- Hypothesis: shapes the table above does not list ------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 4), sw=st.integers(1, 4), padding=st.sampled_from(["valid", "same"]),
+       extra_h=st.integers(0, 4), extra_w=st.integers(0, 4), channels=st.integers(1, 3), filters=st.integers(1, 3))
+def test_fast_path_equals_loop_reference_on_any_shape(kh, kw, sh, sw, padding, extra_h, extra_w, channels, filters):
+    """Strides larger than the kernel, 1-wide kernels and inputs as small as the kernel included."""
+    layer = conv(channels, filters, (kh, kw), (sh, sw), padding)
+    rng = np.random.default_rng(kh * 1000 + kw * 100 + sh * 10 + sw)
+    x = rng.standard_normal((2, kh + extra_h, kw + extra_w, channels))
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, conv2d_reference(x, layer.kernel, layer.bias, layer.strides, padding), rtol=1e-12, atol=1e-12)
+    upstream = rng.standard_normal(out.shape)
+    ref_dx, ref_kernel, _ = conv2d_reference_backward(x, layer.kernel, upstream, layer.strides, padding)
+    np.testing.assert_allclose(layer.backward(upstream), ref_dx, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["kernel"], ref_kernel, rtol=1e-12, atol=1e-12)
