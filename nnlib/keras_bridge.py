@@ -58,7 +58,96 @@ def _keras_activation(activation, where: str):
     return name
 
 
+# --- convolution, pooling and Flatten (issue 12): one entry per layer class, both ways ---------
+
+def _conv_to_keras(layer, dtype):
+    return keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides, padding=layer.padding,
+                               activation=_keras_activation(layer.activation, repr(layer)), use_bias=layer.use_bias, dtype=dtype,
+                               kernel_regularizer=_keras_regularizer(layer.kernel_regularizer),
+                               bias_regularizer=_keras_regularizer(layer.bias_regularizer))
+
+
+def _refuse_channels_first(layer):
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise ValueError(
+            f"from_keras expected data_format='channels_last' (nnlib's layout). Received: data_format={layer.data_format!r} "
+            f"in layer {layer.name!r}"
+        )
+
+
+def _conv_from_keras(layer, dtype):
+    where = f"layer {layer.name!r}"
+    _refuse_channels_first(layer)
+    _refuse_extras(layer, ("activity_regularizer", "kernel_constraint", "bias_constraint"))
+    if tuple(layer.dilation_rate) != (1, 1) or layer.groups != 1:
+        raise ValueError(
+            f"from_keras expected Conv2D with dilation_rate=(1, 1) and groups=1 (nnlib has neither). "
+            f"Received: dilation_rate={tuple(layer.dilation_rate)}, groups={layer.groups} in {where}"
+        )
+    if not layer.built:
+        raise ValueError(f"from_keras expected a built model (start it with keras.Input(shape=...)). Received: layer {layer.name!r} without weights")
+    return nn_layers.Conv2D(layer.kernel.shape[2], layer.filters, tuple(layer.kernel_size), tuple(layer.strides), layer.padding,
+                            _nnlib_activation(layer.activation, where), use_bias=layer.use_bias, kernel_initializer="zeros", dtype=dtype,
+                            kernel_regularizer=_nnlib_regularizer(layer.kernel_regularizer, where),
+                            bias_regularizer=_nnlib_regularizer(layer.bias_regularizer, where))
+
+
+def _pool_from_keras(ours):
+    def convert(layer, dtype):
+        _refuse_channels_first(layer)
+        return ours(tuple(layer.pool_size), tuple(layer.strides), layer.padding)
+    return convert
+
+
+def _global_from_keras(layer, dtype):
+    _refuse_channels_first(layer)
+    return nn_layers.GlobalAveragePooling2D(keepdims=bool(layer.keepdims))
+
+
+def _flatten_from_keras(layer, dtype):
+    _refuse_channels_first(layer)
+    return nn_layers.Flatten()
+
+
+# nnlib class -> (Keras layer from an nnlib one, Keras class, nnlib layer from a Keras one)
+_SPATIAL = {
+    nn_layers.Conv2D: (_conv_to_keras, keras.layers.Conv2D, _conv_from_keras),
+    nn_layers.MaxPooling2D: (lambda layer, dtype: keras.layers.MaxPooling2D(layer.pool_size, strides=layer.strides, padding=layer.padding,
+                                                                            dtype=dtype),
+                             keras.layers.MaxPooling2D, _pool_from_keras(nn_layers.MaxPooling2D)),
+    nn_layers.AveragePooling2D: (lambda layer, dtype: keras.layers.AveragePooling2D(layer.pool_size, strides=layer.strides,
+                                                                                    padding=layer.padding, dtype=dtype),
+                                 keras.layers.AveragePooling2D, _pool_from_keras(nn_layers.AveragePooling2D)),
+    nn_layers.GlobalAveragePooling2D: (lambda layer, dtype: keras.layers.GlobalAveragePooling2D(keepdims=layer.keepdims, dtype=dtype),
+                                       keras.layers.GlobalAveragePooling2D, _global_from_keras),
+    nn_layers.Flatten: (lambda layer, dtype: keras.layers.Flatten(dtype=dtype), keras.layers.Flatten, _flatten_from_keras),
+}
+_SPATIAL_FROM_KERAS = {keras_class: from_keras for _, keras_class, from_keras in _SPATIAL.values()}
+
+
+def _input_shape(model, input_shape):
+    """The shape of ``keras.Input``: ``(in_features,)`` for a first Dense layer, else ``input_shape``."""
+    first = model.layers[0]
+    if input_shape is None:
+        if hasattr(first, "in_features"):
+            return (first.in_features,)
+        raise ValueError(
+            f"to_keras expected the first layer to be Dense (it fixes the input width). Received: {first!r} "
+            f"(pass input_shape=(height, width, channels) for a model that starts otherwise)"
+        )
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
+    if shape is None or not shape or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in shape):
+        raise ValueError(f"to_keras expected input_shape a tuple of positive integers (no batch axis). Received: input_shape={input_shape!r}")
+    if isinstance(first, nn_layers.Conv2D) and (len(shape) != 3 or shape[2] != first.in_channels):
+        raise ValueError(
+            f"to_keras expected input_shape=(height, width, {first.in_channels}) for a first {first!r}. Received: input_shape={input_shape!r}"
+        )
+    return tuple(int(n) for n in shape)
+
+
 def _keras_layer(layer, dtype):
+    if type(layer) in _SPATIAL:
+        return _SPATIAL[type(layer)][0](layer, dtype)
     if isinstance(layer, nn_layers.Dense):
         return keras.layers.Dense(layer.units, activation=_keras_activation(layer.activation, repr(layer)), use_bias=layer.use_bias,
                                   dtype=dtype, kernel_regularizer=_keras_regularizer(layer.kernel_regularizer),
@@ -77,7 +166,10 @@ def _keras_layer(layer, dtype):
     if isinstance(layer, nn_layers.BatchNormalization):
         return keras.layers.BatchNormalization(momentum=layer.momentum, epsilon=layer.epsilon, center=layer.center,
                                                scale=layer.scale, dtype=dtype)
-    raise TypeError(f"to_keras expected Dense, Activation, Dropout or BatchNormalization layers. Received: {type(layer).__name__}")
+    raise TypeError(
+        f"to_keras expected Dense, Activation, Dropout or BatchNormalization layers. Received: {type(layer).__name__} "
+        f"(Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D and Flatten cross too)"
+    )
 
 
 def _keras_regularizer(regularizer):
@@ -131,8 +223,12 @@ def _refuse_extras(layer, attributes):
             )
 
 
-def to_keras(model: Sequential, dtype: str = "float32") -> keras.Sequential:
+def to_keras(model: Sequential, dtype: str = "float32", *, input_shape=None) -> keras.Sequential:
     """A ``keras.Sequential`` with the same layers and weights as ``model``.
+
+    ``input_shape`` (no batch axis) is needed when the first layer is not Dense, e.g.
+    ``(8, 8, 1)`` for a CNN that starts with ``Conv2D(1, ...)``; Conv2D, the pooling layers
+    and Flatten become their Keras namesakes (channels-last).
 
     ``dtype="float64"`` builds a float64 Keras model, for comparisons with float64 nnlib
     layers (the default) at tolerances near machine precision (chapter 06).
@@ -154,11 +250,8 @@ def to_keras(model: Sequential, dtype: str = "float32") -> keras.Sequential:
         raise TypeError(f"to_keras expected an nnlib Sequential. Received: {type(model).__name__}")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"to_keras expected dtype 'float32' or 'float64'. Received: dtype={dtype!r}")
-    first = model.layers[0]
-    if not hasattr(first, "in_features"):
-        raise ValueError(f"to_keras expected the first layer to be Dense (it fixes the input width). Received: {first!r}")
     keras_model = keras.Sequential(
-        [keras.Input(shape=(first.in_features,), dtype=dtype)] + [_keras_layer(layer, dtype) for layer in model.layers]
+        [keras.Input(shape=_input_shape(model, input_shape), dtype=dtype)] + [_keras_layer(layer, dtype) for layer in model.layers]
     )
     copy_weights(model, keras_model)
     return keras_model
@@ -206,7 +299,8 @@ def tape_gradients(keras_model, loss, x, y, *, include_penalties: bool = False) 
 def from_keras(keras_model, dtype: str = "float64") -> Sequential:
     """An nnlib ``Sequential`` with the same layers, activations, regularizers and weights as ``keras_model``.
 
-    Dense, Activation, LeakyReLU, ELU, Dropout and BatchNormalization layers cross, with an
+    Dense, Activation, LeakyReLU, ELU, Dropout, BatchNormalization, Conv2D, MaxPooling2D,
+    AveragePooling2D, GlobalAveragePooling2D and Flatten layers cross, with an
     activation's parameters (a ``functools.partial`` of a Keras activation function, or the
     ``LeakyReLU``/``ELU`` layers' own) and Dense's kernel and bias regularizers (L1, L2,
     L1L2).
@@ -224,6 +318,10 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
         raise ValueError(f"from_keras expected dtype 'float32' or 'float64'. Received: dtype={dtype!r}")
     built, width = [], None
     for layer in keras_model.layers:
+        if type(layer) in _SPATIAL_FROM_KERAS:  # Conv2D, pooling, Flatten
+            built.append(_SPATIAL_FROM_KERAS[type(layer)](layer, dtype))
+            width = getattr(built[-1], "filters", width)
+            continue
         if isinstance(layer, keras.layers.Dense):
             if not layer.built:
                 raise ValueError(
@@ -263,10 +361,10 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
         else:
             raise TypeError(
                 f"from_keras expected Dense, Activation, LeakyReLU, ELU, Dropout or BatchNormalization layers. "
-                f"Received: {type(layer).__name__}"
+                f"Received: {type(layer).__name__} (Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D and Flatten cross too)"
             )
     if width is None:
-        raise ValueError(f"from_keras expected at least one Dense layer. Received: {[type(layer).__name__ for layer in keras_model.layers]}")
+        raise ValueError(f"from_keras expected at least one Dense layer. Received: {[type(layer).__name__ for layer in keras_model.layers]} (or a Conv2D)")
     model = Sequential(built)
     copy_weights(keras_model, model)
     return model

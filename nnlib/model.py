@@ -132,10 +132,14 @@ class Sequential:
         for index, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential expected nnlib layers. Received: {type(layer).__name__} at position {index}")
-        widths = [getattr(layer, "units", getattr(layer, "num_features", None)) for layer in layers]
+        # a layer that reshapes (Flatten: resets_width) ends what earlier widths say: None after it
+        widths = [None if getattr(layer, "resets_width", False) else getattr(layer, "units", getattr(layer, "num_features", None))
+                  for layer in layers]
+        resets = [getattr(layer, "resets_width", False) for layer in layers]
         for index, (previous, current) in enumerate(zip(layers, layers[1:])):
-            # the width flowing into `current`: the last layer before it that sets one
-            units = next((width for width in reversed(widths[:index + 1]) if width is not None), None)
+            # the width flowing into `current`: the last layer before it that sets one (not past a reset)
+            units = next((width for width, reset in zip(reversed(widths[:index + 1]), reversed(resets[:index + 1]))
+                          if width is not None or reset), None)
             expected = getattr(current, "in_features", getattr(current, "num_features", None))
             if units is not None and expected is not None and units != expected:
                 raise ValueError(

@@ -602,3 +602,85 @@ def test_plotting_refuses_bad_input(call, error, fragment):
         check(call, error, fragment)
     finally:
         plt.close("all")
+
+
+# --- convolution and pooling layers (issue 12) ---------------------------------------------------
+
+def forwarded(layer, shape):
+    layer.forward(np.zeros(shape))
+    return layer
+
+
+IMAGES = np.zeros((2, 5, 5, 2))
+CONV_POOLING = [
+    ("conv-filters-zero", lambda: layers.Conv2D(2, 0, 3), ValueError, "filters expected a positive integer. Received: filters=0"),
+    ("conv-in-channels-float", lambda: layers.Conv2D(2.0, 3, 3), TypeError, "in_channels expected a positive integer. Received: 2.0"),
+    ("conv-kernel-one-number", lambda: layers.Conv2D(2, 3, (3,)), ValueError,
+     "kernel_size expected a positive integer or a pair of them. Received: kernel_size=(3,)"),
+    ("conv-kernel-zero", lambda: layers.Conv2D(2, 3, (3, 0)), ValueError, "kernel_size expected a positive integer or a pair of them. Received: kernel_size=(3, 0)"),
+    ("conv-kernel-float", lambda: layers.Conv2D(2, 3, 2.5), TypeError, "kernel_size expected a positive integer or a pair of them. Received: kernel_size=2.5"),
+    ("conv-strides-bool", lambda: layers.Conv2D(2, 3, 3, strides=True), TypeError, "strides expected a positive integer or a pair of them. Received: strides=True"),
+    ("conv-strides-zero", lambda: layers.Conv2D(2, 3, 3, strides=(1, 0)), ValueError, "strides expected a positive integer or a pair of them"),
+    ("conv-padding-unknown", lambda: layers.Conv2D(2, 3, 3, padding="full"), ValueError, "padding expected one of ['same', 'valid']. Received: padding='full'"),
+    ("conv-padding-number", lambda: layers.Conv2D(2, 3, 3, padding=1), TypeError, "padding expected one of ['same', 'valid']. Received: 1"),
+    ("conv-use-bias-int", lambda: layers.Conv2D(2, 3, 3, use_bias=1), TypeError, "use_bias expected True or False. Received: 1"),
+    ("conv-dtype", lambda: layers.Conv2D(2, 3, 3, dtype="float16"), ValueError, "dtype expected 'float32' or 'float64'. Received: dtype='float16'"),
+    ("conv-activation", lambda: layers.Conv2D(2, 3, 3, activation="mish"), ValueError, "activation expected one of ["),
+    ("conv-rng-int", lambda: layers.Conv2D(2, 3, 3, rng=3), TypeError, "rng expected a numpy.random.Generator"),
+    ("conv-regularizer", lambda: layers.Conv2D(2, 3, 3, kernel_regularizer="l3"), ValueError, "regularizer expected None, an nnlib Regularizer"),
+    ("conv-forward-rank", lambda: layers.Conv2D(2, 3, 3).forward(np.zeros((2, 5, 5))), ValueError,
+     "Conv2D layer 'conv2d' expected input of shape (batch, height, width, 2). Received: x.shape=(2, 5, 5)"),
+    ("conv-forward-channels", lambda: layers.Conv2D(2, 3, 3).forward(np.zeros((2, 5, 5, 3))), ValueError,
+     "expected input of shape (batch, height, width, 2). Received: x.shape=(2, 5, 5, 3)"),
+    ("conv-forward-strings", lambda: layers.Conv2D(2, 3, 3).forward(STRINGS), TypeError, "x expected an array of numbers. Received: dtype=<U1"),
+    ("conv-forward-too-small", lambda: layers.Conv2D(2, 3, 3).forward(np.zeros((2, 2, 5, 2))), ValueError,
+     "expected an input at least as large as the kernel (3, 3) with padding='valid'. Received: input_shape=(2, 5, 2)"),
+    ("conv-backward-shape", lambda: forwarded(layers.Conv2D(2, 3, 3), IMAGES.shape).backward(np.zeros((2, 3, 3, 2))), ValueError,
+     "Conv2D layer 'conv2d' backward expected dout of shape (2, 3, 3, 3). Received: dout.shape=(2, 3, 3, 2)"),
+    ("conv-backward-before-forward", lambda: layers.Conv2D(2, 3, 3).backward(np.zeros((2, 3, 3, 3))), RuntimeError, ""),
+    ("conv-set-weights-shape", lambda: layers.Conv2D(2, 3, 3).set_weights([np.zeros((3, 3, 3, 2)), np.zeros(3)]), ValueError,
+     "conv2d.set_weights expected kernel of shape (3, 3, 2, 3). Received: shape=(3, 3, 3, 2)"),
+    ("conv-set-weights-count", lambda: layers.Conv2D(2, 3, 3, use_bias=False).set_weights([np.zeros((3, 3, 2, 3)), np.zeros(3)]), ValueError,
+     "conv2d.set_weights expected 1 arrays. Received: 2"),
+    ("conv-multiply-adds-shape", lambda: layers.Conv2D(2, 3, 3).multiply_adds((5, 5)), ValueError,
+     "Conv2D layer 'conv2d' multiply_adds expected input_shape=(height, width, 2). Received: input_shape=(5, 5)"),
+    ("conv-output-shape-channels", lambda: layers.Conv2D(2, 3, 3).output_shape((5, 5, 1)), ValueError,
+     "output_shape expected input_shape=(height, width, 2). Received: input_shape=(5, 5, 1)"),
+    ("max-pool-size-zero", lambda: layers.MaxPooling2D(0), ValueError, "pool_size expected a positive integer or a pair of them. Received: pool_size=0"),
+    ("max-pool-size-triple", lambda: layers.MaxPooling2D((2, 2, 2)), ValueError, "pool_size expected a positive integer or a pair of them"),
+    ("avg-pool-strides-string", lambda: layers.AveragePooling2D(2, strides="2"), TypeError,
+     "strides expected a positive integer or a pair of them. Received: strides='2'"),
+    ("avg-pool-padding", lambda: layers.AveragePooling2D(2, padding="causal"), ValueError, "padding expected one of ['same', 'valid']. Received: padding='causal'"),
+    ("max-pool-forward-rank", lambda: layers.MaxPooling2D().forward(np.zeros((2, 4))), ValueError,
+     "MaxPooling2D layer 'maxpooling2d' expected input of shape (batch, height, width, channels). Received: x.shape=(2, 4)"),
+    ("avg-pool-forward-too-small", lambda: layers.AveragePooling2D(3).forward(np.zeros((1, 2, 4, 1))), ValueError,
+     "expected an input at least as large as the pool (3, 3) with padding='valid'. Received: input_shape=(2, 4, 1)"),
+    ("max-pool-forward-objects", lambda: layers.MaxPooling2D().forward(OBJECTS), TypeError, "x expected an array of numbers. Received: dtype=object"),
+    ("max-pool-backward-shape", lambda: forwarded(layers.MaxPooling2D(), IMAGES.shape).backward(np.zeros((2, 2, 2, 3))), ValueError,
+     "MaxPooling2D layer 'maxpooling2d' backward expected dout of shape (2, 2, 2, 2). Received: dout.shape=(2, 2, 2, 3)"),
+    ("max-pool-backward-before-forward", lambda: layers.MaxPooling2D().backward(np.zeros((1, 1, 1, 1))), RuntimeError, ""),
+    ("avg-pool-set-weights", lambda: layers.AveragePooling2D().set_weights([np.zeros(1)]), ValueError,
+     "averagepooling2d.set_weights expected 0 arrays. Received: 1"),
+    ("avg-pool-multiply-adds", lambda: layers.AveragePooling2D().multiply_adds(), ValueError,
+     "multiply_adds expected input_shape=(height, width, channels) or a forward pass first. Received: input_shape=None"),
+    ("global-keepdims-int", lambda: layers.GlobalAveragePooling2D(keepdims=1), TypeError, "keepdims expected True or False. Received: 1"),
+    ("global-forward-rank", lambda: layers.GlobalAveragePooling2D().forward(np.zeros((2, 3, 4))), ValueError,
+     "GlobalAveragePooling2D layer 'globalaveragepooling2d' expected input of shape (batch, height, width, channels). Received: x.shape=(2, 3, 4)"),
+    ("global-backward-shape", lambda: forwarded(layers.GlobalAveragePooling2D(), IMAGES.shape).backward(np.zeros((2, 1, 1, 2))), ValueError,
+     "backward expected dout of shape (2, 2). Received: dout.shape=(2, 1, 1, 2)"),
+    ("flatten-forward-strings", lambda: layers.Flatten().forward(STRINGS), TypeError, "x expected an array of numbers. Received: dtype=<U1"),
+    ("flatten-backward-shape", lambda: forwarded(layers.Flatten(), IMAGES.shape).backward(np.zeros((2, 49))), ValueError,
+     "Flatten layer 'flatten' backward expected dout of shape (2, 50). Received: dout.shape=(2, 49)"),
+    ("flatten-name-number", lambda: layers.Flatten(name=3), TypeError, "name expected a string or None. Received: name=3"),
+    ("to-keras-input-shape", lambda: keras_bridge.to_keras(Sequential([layers.Conv2D(1, 2, 3), layers.Flatten()]), input_shape=(8, 8, 0)), ValueError,
+     "to_keras expected input_shape a tuple of positive integers (no batch axis). Received: input_shape=(8, 8, 0)"),
+]
+
+
+@table(CONV_POOLING)
+def test_conv_and_pooling_layers_refuse_bad_input(call, error, fragment):
+    if error is RuntimeError:  # misuse, not bad input: a plain message
+        with pytest.raises(RuntimeError, match=r"backward called before forward"):
+            call()
+        return
+    check(call, error, fragment)

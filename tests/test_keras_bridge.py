@@ -376,3 +376,104 @@ def test_bridge_refuses_what_it_cannot_carry():
         keras_bridge.from_keras(keras.Sequential([keras.Input((2,)), keras.layers.Dense(2), keras.layers.Dropout(0.5, noise_shape=(1, 2))]))
     with pytest.raises(ValueError, match=r"from_keras expected dtype 'float32' or 'float64'\. Received: dtype='float16'"):
         keras_bridge.from_keras(keras_model(), dtype="float16")
+
+
+# --- convolution, pooling and Flatten (issue 12) ----------------------------------------------
+
+def digits_cnn(rng, dtype="float64", pool=None):
+    return Sequential([
+        layers.Conv2D(1, 4, 3, padding="same", activation="relu", rng=rng, dtype=dtype),
+        pool or layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(4 * 4 * 4, 10, "softmax", rng=rng, dtype=dtype),
+    ])
+
+
+def digits_batch(count=32):
+    from nnlib import datasets
+
+    images, labels = datasets.digits()
+    return images[:count].reshape(-1, 8, 8, 1), labels[:count]
+
+
+def test_a_cnn_crosses_to_keras_with_equal_predictions_and_one_equal_fit_step():
+    """8x8x1 digits -> Conv2D -> MaxPooling2D -> Flatten -> Dense softmax: the same predictions,
+    and after one SGD step on the same batch the same weights (float64 on both sides)."""
+    from nnlib import optimizers
+
+    rng = np.random.default_rng(30)
+    model = digits_cnn(rng)
+    model.layers[0].params["bias"][...] = 0.1 * rng.standard_normal(4)
+    x, y = digits_batch()
+    keras_model = keras_bridge.to_keras(model, dtype="float64", input_shape=(8, 8, 1))
+    assert [type(layer).__name__ for layer in keras_model.layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense"]
+    np.testing.assert_allclose(keras_model(x).numpy(), model.predict(x), rtol=1e-12, atol=1e-14)
+    assert keras_model.count_params() == model.count_params() == 3 * 3 * 4 + 4 + 64 * 10 + 10
+    model.compile(loss="sparse_categorical_crossentropy", optimizer=optimizers.SGD(0.5))
+    keras_model.compile(loss=keras.losses.SparseCategoricalCrossentropy(dtype="float64"), optimizer=keras.optimizers.SGD(0.5))
+    loss = model.train_step(x, y)
+    keras_loss = keras_model.train_on_batch(x, y)
+    assert keras_loss == pytest.approx(loss, rel=1e-6)  # Keras reports it through a float32 Mean metric
+    for ours, theirs in zip(model.get_weights(), keras_model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(keras_model(x).numpy(), model.predict(x), rtol=1e-10, atol=1e-12)
+
+
+def test_a_cnn_in_float32_equals_keras_at_float32_tolerance():
+    model = digits_cnn(np.random.default_rng(31), dtype="float32", pool=layers.AveragePooling2D(2, padding="same"))
+    x, _ = digits_batch()
+    keras_model = keras_bridge.to_keras(model, input_shape=(8, 8, 1))
+    np.testing.assert_allclose(keras_model(x.astype(np.float32)).numpy(), model.predict(x), rtol=1e-5, atol=1e-6)
+
+
+def test_keras_cnns_cross_to_nnlib_with_their_settings_and_weights():
+    init = keras.initializers.RandomNormal(stddev=0.3, seed=5)
+    keras_model = keras.Sequential([
+        keras.Input(shape=(9, 8, 2)),
+        keras.layers.Conv2D(3, (2, 3), strides=(2, 1), padding="same", activation="tanh", kernel_initializer=init, bias_initializer=init,
+                            kernel_regularizer=keras.regularizers.L2(0.01)),
+        keras.layers.AveragePooling2D(2, strides=1, padding="same"),
+        keras.layers.Conv2D(4, 2, use_bias=False, kernel_initializer=init),
+        keras.layers.MaxPooling2D((2, 1)),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(2, activation="softmax", kernel_initializer=init),
+    ])
+    model = keras_bridge.from_keras(keras_model)
+    first, _, second, pool, _, _ = model.layers
+    assert (first.kernel_size, first.strides, first.padding, first.activation.name) == ((2, 3), (2, 1), "same", "tanh")
+    assert first.kernel_regularizer.l2 == pytest.approx(0.01) and not second.use_bias
+    assert (pool.pool_size, pool.strides) == ((2, 1), (2, 1))
+    x = np.random.default_rng(32).standard_normal((5, 9, 8, 2))
+    np.testing.assert_allclose(model.predict(x), keras_model(x).numpy(), rtol=1e-5, atol=1e-6)
+    back = keras_bridge.to_keras(model, input_shape=(9, 8, 2))
+    for ours, theirs in zip(back.get_weights(), keras_model.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    flat = keras.Sequential([keras.Input(shape=(4, 4, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(), keras.layers.Dense(1)])
+    assert [type(layer).__name__ for layer in keras_bridge.from_keras(flat).layers] == ["Conv2D", "Flatten", "Dense"]
+
+
+def test_bridge_refuses_convolutions_it_cannot_carry():
+    def conv_model(**options):
+        return keras.Sequential([keras.Input(shape=(6, 6, 2)), keras.layers.Conv2D(2, 3, **options), keras.layers.Flatten(), keras.layers.Dense(1)])
+
+    with pytest.raises(ValueError, match=r"from_keras expected Conv2D with dilation_rate=\(1, 1\) and groups=1 \(nnlib has neither\)\. "
+                                         r"Received: dilation_rate=\(2, 2\), groups=1"):
+        keras_bridge.from_keras(conv_model(dilation_rate=2))
+    with pytest.raises(ValueError, match=r"Received: dilation_rate=\(1, 1\), groups=2"):
+        keras_bridge.from_keras(conv_model(groups=2))
+    with pytest.raises(ValueError, match=r"from_keras expected layers without kernel_constraint"):
+        keras_bridge.from_keras(conv_model(kernel_constraint=keras.constraints.NonNeg()))
+    pooled = keras.Sequential([keras.Input(shape=(2, 6, 6)), keras.layers.MaxPooling2D(data_format="channels_first"),
+                               keras.layers.Flatten(), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"from_keras expected data_format='channels_last' \(nnlib's layout\)\. "
+                                         r"Received: data_format='channels_first'"):
+        keras_bridge.from_keras(pooled)
+    cnn = digits_cnn(np.random.default_rng(33))
+    with pytest.raises(ValueError, match=r"to_keras expected the first layer to be Dense \(it fixes the input width\)\. Received: Conv2D"):
+        keras_bridge.to_keras(cnn)
+    with pytest.raises(ValueError, match=r"to_keras expected input_shape=\(height, width, 1\) for a first Conv2D"):
+        keras_bridge.to_keras(cnn, input_shape=(8, 8, 3))
+    with pytest.raises(ValueError, match=r"to_keras expected input_shape a tuple of positive integers \(no batch axis\)\. Received: input_shape=8"):
+        keras_bridge.to_keras(cnn, input_shape=8)
+    with pytest.raises(ValueError, match=r"to_keras expected activations Keras has"):
+        keras_bridge.to_keras(Sequential([layers.Conv2D(1, 2, 3, activation="step"), layers.Flatten()]), input_shape=(4, 4, 1))

@@ -5,8 +5,11 @@ with respect to the layer's input; optimizers update the parameters separately.
 """
 from nnlib.layers.activation import Activation
 from nnlib.layers.base import Layer
+from nnlib.layers.conv import Conv2D
 from nnlib.layers.dense import Dense
 from nnlib.layers.dropout import Dropout
 from nnlib.layers.normalization import BatchNormalization
+from nnlib.layers.pooling import AveragePooling2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
 
-__all__ = ["Activation", "BatchNormalization", "Dense", "Dropout", "Layer"]
+__all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
+           "GlobalAveragePooling2D", "Layer", "MaxPooling2D"]
