@@ -223,12 +223,17 @@ def _refuse_extras(layer, attributes):
             )
 
 
-def to_keras(model: Sequential, dtype: str = "float32", *, input_shape=None) -> keras.Sequential:
+def to_keras(model: Sequential, dtype: str = "float32", *, input_shape=None) -> keras.Model:
     """A ``keras.Sequential`` with the same layers and weights as ``model``.
 
     ``input_shape`` (no batch axis) is needed when the first layer is not Dense, e.g.
     ``(8, 8, 1)`` for a CNN that starts with ``Conv2D(1, ...)``; Conv2D, the pooling layers
     and Flatten become their Keras namesakes (channels-last).
+
+    A model with :class:`~nnlib.layers.Residual` blocks becomes a functional ``keras.Model``
+    instead: ``keras.Input``, the layers in order, and each block
+    ``h = x; h = layer(h) ...; x = keras.layers.Add()([x, h])`` (nested blocks likewise).
+    Its ``layers`` and ``trainable_weights`` are in nnlib's order (:meth:`~nnlib.model.Sequential.parameters`).
 
     ``dtype="float64"`` builds a float64 Keras model, for comparisons with float64 nnlib
     layers (the default) at tolerances near machine precision (chapter 06).
@@ -250,11 +255,94 @@ def to_keras(model: Sequential, dtype: str = "float32", *, input_shape=None) -> 
         raise TypeError(f"to_keras expected an nnlib Sequential. Received: {type(model).__name__}")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"to_keras expected dtype 'float32' or 'float64'. Received: dtype={dtype!r}")
-    keras_model = keras.Sequential(
-        [keras.Input(shape=_input_shape(model, input_shape), dtype=dtype)] + [_keras_layer(layer, dtype) for layer in model.layers]
-    )
+    shape = _input_shape(model, input_shape)
+    if any(isinstance(layer, nn_layers.Residual) for layer in model.layers):
+        keras_model = _keras_functional(model, shape, dtype)
+    else:
+        keras_model = keras.Sequential(
+            [keras.Input(shape=shape, dtype=dtype)] + [_keras_layer(layer, dtype) for layer in model.layers]
+        )
     copy_weights(model, keras_model)
     return keras_model
+
+
+# --- residual blocks: a Keras functional graph ------------------------------------------
+# to_keras turns ``Residual(layers)`` into ``h = x; h = layer(h) ...; y = keras.layers.Add()([x, h])``;
+# from_keras reads such graphs back by walking them from the output (_keras_sequence).
+
+
+class _BlockStart:
+    """Marker in the layer sequence of a functional model: a residual block begins."""
+
+
+class _BlockEnd:
+    """Marker in the layer sequence of a functional model: the block ends with an Add."""
+
+
+def _keras_functional(model, shape, dtype):
+    inputs = keras.Input(shape=shape, dtype=dtype)
+
+    def apply(layers, tensor):
+        for layer in layers:
+            if isinstance(layer, nn_layers.Residual):
+                tensor = keras.layers.Add(dtype=dtype)([tensor, apply(layer.layers, tensor)])
+            else:
+                tensor = _keras_layer(layer, dtype)(tensor)
+        return tensor
+
+    return keras.Model(inputs, apply(model.layers, inputs))
+
+
+def _nnlib_leaves(layers):
+    for layer in layers:
+        if isinstance(layer, nn_layers.Residual):
+            yield from _nnlib_leaves(layer.layers)
+        else:
+            yield layer
+
+
+def _keras_sequence(keras_model):
+    """A Keras model's layers in the order they compute, with _BlockStart/_BlockEnd around each
+    residual block; a keras.Sequential's ``layers`` as they are."""
+    if isinstance(keras_model, keras.Sequential) or len(keras_model.inputs) != 1 or len(keras_model.outputs) != 1:
+        return list(keras_model.layers)
+    start = keras_model.inputs[0]
+
+    def producer(tensor):
+        history = tensor._keras_history
+        node = history.operation._inbound_nodes[history.node_index]
+        return history.operation, list(node.input_tensors)
+
+    def ancestors(tensor):
+        seen, stack = set(), [tensor]
+        while stack:
+            current = stack.pop()
+            if id(current) in seen or current is start:
+                continue
+            seen.add(id(current))
+            stack.extend(producer(current)[1])
+        return seen
+
+    def between(tensor, stop):
+        if tensor is stop:
+            return []
+        layer, tensors = producer(tensor)
+        if isinstance(layer, keras.layers.Add) and len(tensors) == 2:
+            first, second = tensors
+            skip, branch = (first, second) if id(first) in ancestors(second) or first is start else (second, first)
+            if skip is branch or not (id(skip) in ancestors(branch) or skip is start):
+                raise ValueError(
+                    f"from_keras expected Add layers of the form Add()([x, f(x)]) (a residual block). Received: layer {layer.name!r}"
+                )
+            return between(skip, stop) + [_BlockStart] + between(branch, skip) + [_BlockEnd]
+        if len(tensors) != 1 or isinstance(layer, keras.layers.InputLayer):
+            raise ValueError(
+                f"from_keras expected a chain of one-input layers and residual Add blocks. Received: layer {layer.name!r} "
+                f"with {len(tensors)} inputs"
+            )
+        return between(tensors[0], stop) + [layer]
+
+    return between(keras_model.outputs[0], start)
 
 
 def tape_gradients(keras_model, loss, x, y, *, include_penalties: bool = False) -> tuple[float, list[np.ndarray]]:
@@ -305,6 +393,12 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
     ``LeakyReLU``/``ELU`` layers' own) and Dense's kernel and bias regularizers (L1, L2,
     L1L2).
 
+    A functional ``keras.Model`` is read by walking its graph from the output: a chain of
+    one-input layers, where ``keras.layers.Add()([x, f(x)])`` (``x`` an earlier tensor of the
+    chain, ``f`` a chain of layers from it) becomes ``Residual(f)``, nested or not; this is
+    what :func:`to_keras` builds from a model with residual blocks. Other graphs (several
+    inputs or outputs, branches joined otherwise, a Concatenate) are out of scope and refused.
+
     Raises
     ------
     TypeError, ValueError
@@ -316,13 +410,20 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
         raise TypeError(f"from_keras expected a Keras model. Received: {type(keras_model).__name__}")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"from_keras expected dtype 'float32' or 'float64'. Received: dtype={dtype!r}")
-    built, width = [], None
-    for layer in keras_model.layers:
-        if type(layer) in _SPATIAL_FROM_KERAS:  # Conv2D, pooling, Flatten
+    built, width, blocks = [], None, []
+    for layer in _keras_sequence(keras_model):
+        if layer is _BlockStart:
+            blocks.append(built)
+            built = []
+        elif layer is _BlockEnd:
+            if not built:
+                raise ValueError("from_keras expected layers inside each residual block. Received: Add()([x, x])")
+            block, built = nn_layers.Residual(built), blocks.pop()
+            built.append(block)
+        elif type(layer) in _SPATIAL_FROM_KERAS:  # Conv2D, pooling, Flatten
             built.append(_SPATIAL_FROM_KERAS[type(layer)](layer, dtype))
             width = getattr(built[-1], "filters", width)
-            continue
-        if isinstance(layer, keras.layers.Dense):
+        elif isinstance(layer, keras.layers.Dense):
             if not layer.built:
                 raise ValueError(
                     f"from_keras expected a built model (start it with keras.Input(shape=...)). "
@@ -370,7 +471,9 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
     return model
 
 
-def _weighted(layers):
+def _weighted(model):
+    layers = _nnlib_leaves(model.layers) if isinstance(model, Sequential) else \
+        [layer for layer in _keras_sequence(model) if layer not in (_BlockStart, _BlockEnd)]
     return [layer for layer in layers if layer.get_weights()]
 
 
@@ -382,7 +485,7 @@ def copy_weights(source, target) -> None:
     for name, model in (("source", source), ("target", target)):
         if not isinstance(model, (Sequential, keras.Model)):
             raise TypeError(f"copy_weights expected nnlib Sequential or Keras models. Received: {name} of type {type(model).__name__}")
-    source_layers, target_layers = _weighted(source.layers), _weighted(target.layers)
+    source_layers, target_layers = _weighted(source), _weighted(target)
     if len(source_layers) != len(target_layers):
         raise ValueError(
             f"copy_weights expected the same number of layers with weights. "

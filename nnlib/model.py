@@ -23,6 +23,16 @@ from nnlib._validation import as_float_array, data_array, flag, generator, posit
 from nnlib.layers.base import Layer
 
 
+def _leaf_layers(layers):
+    """The layers in order, with those inside blocks (a ``layers`` list, as Residual's) in their place."""
+    for layer in layers:
+        inner = getattr(layer, "layers", None)
+        if isinstance(inner, list):
+            yield from _leaf_layers(inner)
+        else:
+            yield layer
+
+
 class History:
     """What ``fit`` returns: ``history`` maps each metric to one value per epoch (as in Keras).
 
@@ -234,10 +244,12 @@ class Sequential:
     def gradient_norms(self, key: str = "kernel") -> np.ndarray:
         """The L2 (Frobenius) norm of ``grads[key]`` of every layer that has ``key``, first layer first.
 
+        The layers inside a block (:class:`~nnlib.layers.Residual`) count one by one.
+
         Reads the gradients of the last :meth:`backward`; chapters 11 and 12 plot them
         layer by layer.
         """
-        layers = [layer for layer in self.layers if key in layer.params]
+        layers = [layer for layer in _leaf_layers(self.layers) if key in layer.params]
         if not layers:
             raise ValueError(f"gradient_norms expected layers with a parameter {key!r}. Received: {self!r}")
         missing = [layer.name for layer in layers if key not in layer.grads]

@@ -684,3 +684,45 @@ def test_conv_and_pooling_layers_refuse_bad_input(call, error, fragment):
             call()
         return
     check(call, error, fragment)
+
+# --- residual blocks (nnlib.layers.Residual and its keras_bridge graphs) -----------------------
+
+def _add_of_two_branches():
+    inputs = keras.Input((3,))
+    return keras.Model(inputs, keras.layers.Add()([keras.layers.Dense(3)(inputs), keras.layers.Dense(3)(inputs)]))
+
+
+RESIDUAL = [
+    ("residual-single-layer", lambda: layers.Residual(layers.Dense(2, 2)), TypeError, "Residual expected a list of nnlib layers. Received: Dense"),
+    ("residual-empty", lambda: layers.Residual([]), ValueError, "Residual expected at least one layer. Received: an empty list"),
+    ("residual-not-a-layer", lambda: layers.Residual([layers.Dense(2, 2), "relu"]), TypeError,
+     "Residual expected nnlib layers. Received: str at position 1"),
+    ("residual-width", lambda: layers.Residual([layers.Dense(3, 2)]), ValueError,
+     "Residual expected its layers to give back the input's width (y = x + f(x)). Received: input width 3, output width 2"),
+    ("residual-chain", lambda: layers.Residual([layers.Dense(3, 2), layers.Dense(3, 3)]), ValueError,
+     "Residual expected each layer's input width to equal the previous layer's output width. Received: Dense(3, 2"),
+    ("residual-name-number", lambda: layers.Residual([layers.Dense(2, 2)], name=3), TypeError, "name expected a string or None. Received: name=3"),
+    ("residual-forward-shape", lambda: layers.Residual([layers.Dense(2, 2)]).forward(np.ones((3, 4))), ValueError,
+     "Dense layer 'dense' expected input of shape (batch, 2). Received: x.shape=(3, 4)"),
+    ("residual-forward-strings", lambda: layers.Residual([layers.Dense(2, 2)]).forward(STRINGS), TypeError, "x expected an array of numbers"),
+    ("residual-set-weights-count", lambda: layers.Residual([layers.Dense(2, 2)]).set_weights([np.zeros((2, 2))]), ValueError,
+     "residual.set_weights expected 2 arrays. Received: 1"),
+    ("residual-set-weights-array", lambda: layers.Residual([layers.Dense(2, 2)]).set_weights(np.zeros((2, 2))), TypeError,
+     "residual.set_weights expected a list of arrays. Received: ndarray"),
+    ("residual-set-weights-shape", lambda: layers.Residual([layers.Dense(2, 2)]).set_weights([np.zeros((1, 2)), np.zeros(2)]), ValueError,
+     "dense.set_weights expected kernel of shape (2, 2). Received: shape=(1, 2)"),
+    ("to-keras-residual-step", lambda: keras_bridge.to_keras(Sequential([layers.Residual([layers.Dense(2, 2, "step")])])), ValueError,
+     "Received: Activation('step') in Dense(2, 2, activation='step')"),
+    ("from-keras-add-of-branches", lambda: keras_bridge.from_keras(_add_of_two_branches()), ValueError,
+     "from_keras expected Add layers of the form Add()([x, f(x)]) (a residual block). Received: layer"),
+]
+
+
+@table(RESIDUAL)
+def test_residual_blocks_refuse_bad_input(call, error, fragment):
+    check(call, error, fragment)
+
+
+def test_residual_backward_before_forward_is_misuse():
+    with pytest.raises(RuntimeError, match=r"backward called before forward"):
+        layers.Residual([layers.Dense(2, 2)]).backward(np.ones((1, 2)))
