@@ -40,15 +40,18 @@ from nnlib import (  # noqa: E402  (the environment must be set first)
     preprocessing,
     regularizers,
     schedules,
+    som,
     timing,
 )
 from nnlib.model import History, Sequential  # noqa: E402
 from nnlib.seeding import default_rng, seed_everything  # noqa: E402
+from nnlib.som import SelfOrganizingMap  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "History",
+    "SelfOrganizingMap",
     "Sequential",
     "activations",
     "autodiff",
@@ -67,6 +70,7 @@ __all__ = [
     "preprocessing",
     "regularizers",
     "schedules",
+    "som",
     "timing",
     "seed_everything",
 ]

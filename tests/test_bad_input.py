@@ -726,3 +726,76 @@ def test_residual_blocks_refuse_bad_input(call, error, fragment):
 def test_residual_backward_before_forward_is_misuse():
     with pytest.raises(RuntimeError, match=r"backward called before forward"):
         layers.Residual([layers.Dense(2, 2)]).backward(np.ones((1, 2)))
+
+# --- som --------------------------------------------------------------------------------------
+
+from nnlib import som  # noqa: E402
+
+
+def small_som(**options):
+    return som.SelfOrganizingMap(2, 2, 3, rng=np.random.default_rng(1), **options)
+
+
+SOM = [
+    ("rows-zero", lambda: som.SelfOrganizingMap(0, 2, 3), ValueError, "rows expected a positive integer. Received: rows=0"),
+    ("cols-float", lambda: som.SelfOrganizingMap(2, 2.5, 3), TypeError, "cols expected a positive integer. Received: 2.5"),
+    ("input-dim-bool", lambda: som.SelfOrganizingMap(2, 2, True), TypeError, "input_dim expected a positive integer. Received: True"),
+    ("learning-rate-zero", lambda: small_som(learning_rate=0), ValueError, "learning_rate expected a finite number > 0. Received: learning_rate=0.0"),
+    ("learning-rate-above-one", lambda: small_som(learning_rate=1.5), ValueError, "learning_rate expected a number in (0, 1]. Received: learning_rate=1.5"),
+    ("learning-rate-string", lambda: small_som(learning_rate="0.1"), TypeError, "learning_rate expected a real number. Received: '0.1'"),
+    ("final-rate-above-initial", lambda: small_som(learning_rate=0.1, final_learning_rate=0.2), ValueError,
+     "final_learning_rate expected a number <= learning_rate (the rate decays). Received: learning_rate=0.1, final_learning_rate=0.2"),
+    ("radius-negative", lambda: small_som(radius=-1), ValueError, "radius expected a finite number > 0. Received: radius=-1.0"),
+    ("radius-nan", lambda: small_som(radius=NAN), ValueError, "radius expected a finite number > 0. Received: radius=nan"),
+    ("final-radius-above-initial", lambda: small_som(radius=1.0, final_radius=2.0), ValueError,
+     "final_radius expected a number <= radius (the radius decays). Received: radius=1.0, final_radius=2.0"),
+    ("schedule-unknown", lambda: small_som(schedule="cosine"), ValueError, "schedule expected one of ['exponential', 'linear']. Received: schedule='cosine'"),
+    ("rng-int", lambda: som.SelfOrganizingMap(2, 2, 3, rng=3), TypeError, "rng expected a numpy.random.Generator"),
+    ("dtype-int", lambda: small_som(dtype="int32"), ValueError, "dtype expected 'float32' or 'float64'. Received: dtype='int32'"),
+    ("fit-columns", lambda: small_som().fit(np.ones((4, 2))), ValueError, "fit expected x of shape (n, 3). Received: x.shape=(4, 2)"),
+    ("fit-nan", lambda: small_som().fit(np.array([[NAN, 0.0, 0.0]])), ValueError, "x expected finite values. Received: x with 1 NaN or inf value"),
+    ("fit-empty", lambda: small_som().fit(np.zeros((0, 3))), ValueError, "x expected a non-empty array. Received: x.shape=(0, 3)"),
+    ("fit-strings", lambda: small_som().fit(STRINGS), TypeError, "x expected an array of numbers. Received: dtype=<U1"),
+    ("fit-ragged", lambda: small_som().fit(RAGGED), TypeError, "x expected an array of numbers. Received: list"),
+    ("fit-1d", lambda: small_som().fit(np.ones(3)), ValueError, "x expected a 2-D array. Received: x.shape=(3,)"),
+    ("fit-epochs-zero", lambda: small_som().fit(np.ones((2, 3)), epochs=0), ValueError, "epochs expected a positive integer. Received: epochs=0"),
+    ("fit-shuffle-int", lambda: small_som().fit(np.ones((2, 3)), shuffle=1), TypeError, "shuffle expected True or False. Received: 1"),
+    ("fit-record-string", lambda: small_som().fit(np.ones((2, 3)), record="no"), TypeError, "record expected True or False. Received: 'no'"),
+    ("bmu-inf", lambda: small_som().bmu(np.array([[INF, 0.0, 0.0]])), ValueError, "x expected finite values"),
+    ("winner-columns", lambda: small_som().winner(np.ones((1, 4))), ValueError, "winner expected x of shape (n, 3). Received: x.shape=(1, 4)"),
+    ("distances-objects", lambda: small_som().distances(OBJECTS), TypeError, "x expected an array of numbers. Received: dtype=object"),
+    ("quantization-columns", lambda: small_som().quantization_error(np.ones((2, 1))), ValueError,
+     "quantization_error expected x of shape (n, 3). Received: x.shape=(2, 1)"),
+    ("topographic-nan", lambda: small_som().topographic_error(np.array([[0.0, NAN, 0.0]])), ValueError, "x expected finite values"),
+    ("topographic-one-unit", lambda: som.SelfOrganizingMap(1, 1, 3).topographic_error(np.ones((2, 3))), ValueError,
+     "topographic_error expected a map with at least 2 units. Received: rows=1, cols=1"),
+    ("update-length", lambda: small_som().update(np.ones(2), 0.1, 1.0), ValueError, "update expected x_sample of shape (3,). Received: x_sample.shape=(2,)"),
+    ("update-nan", lambda: small_som().update(np.array([NAN, 0.0, 0.0]), 0.1, 1.0), ValueError, "x_sample expected finite values"),
+    ("update-rate-above-one", lambda: small_som().update(np.ones(3), 2.0, 1.0), ValueError, "learning_rate expected a number in (0, 1]. Received: learning_rate=2.0"),
+    ("update-radius-zero", lambda: small_som().update(np.ones(3), 0.1, 0.0), ValueError, "radius expected a finite number > 0. Received: radius=0.0"),
+    ("set-weights-shape", lambda: small_som().set_weights([np.ones((4, 2))]), ValueError,
+     "set_weights expected prototypes of shape (4, 3). Received: prototypes.shape=(4, 2)"),
+    ("set-weights-not-list", lambda: small_som().set_weights(np.ones((4, 3))), ValueError,
+     "set_weights expected a list with one array [prototypes]. Received: ndarray of length 4"),
+    ("set-weights-nan", lambda: small_som().set_weights([np.full((4, 3), NAN)]), ValueError, "prototypes expected finite values"),
+    ("initialize-nan", lambda: small_som().initialize_from(np.array([[NAN, 0.0, 0.0]])), ValueError, "x expected finite values"),
+    ("neighbourhood-winner-range", lambda: small_som().neighbourhood(4, 1.0), ValueError,
+     "winner expected a unit index in [0, 4). Received: winner=4"),
+    ("neighbourhood-winner-float", lambda: small_som().neighbourhood(1.0, 1.0), TypeError,
+     "winner expected an integer unit index. Received: winner=1.0"),
+    ("neighbourhood-grid-shape", lambda: som.gaussian_neighbourhood(np.zeros((4, 3)), 0, 1.0), ValueError,
+     "grid expected an array of shape (units, 2). Received: grid.shape=(4, 3)"),
+    ("som-update-lengths", lambda: som.som_update(np.zeros((4, 3)), som.grid_coordinates(2, 2), np.ones(2), 0.1, 1.0), ValueError,
+     "som_update expected x of length d for prototypes of shape (units, d). Received: x.shape=(2,), prototypes.shape=(4, 3)"),
+    ("decay-step-range", lambda: som.decay(1.0, 0.1, 5, 5), ValueError, "step expected an integer in [0, 5). Received: step=5"),
+    ("decay-step-float", lambda: som.decay(1.0, 0.1, 0.5, 5), TypeError, "step expected an integer. Received: step=0.5"),
+    ("decay-schedule", lambda: som.decay(1.0, 0.1, 0, 5, "step"), ValueError, "schedule expected one of ['exponential', 'linear']. Received: schedule='step'"),
+    ("decay-total-zero", lambda: som.decay(1.0, 0.1, 0, 0), ValueError, "total_steps expected a positive integer. Received: total_steps=0"),
+    ("decay-initial-zero", lambda: som.decay(0.0, 0.1, 0, 5), ValueError, "initial expected a finite number > 0. Received: initial=0.0"),
+    ("grid-rows-zero", lambda: som.grid_coordinates(0, 3), ValueError, "rows expected a positive integer. Received: rows=0"),
+]
+
+
+@table(SOM)
+def test_som_refuses_bad_input(call, error, fragment):
+    check(call, error, fragment)
