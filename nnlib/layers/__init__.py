@@ -8,5 +8,6 @@ from nnlib.layers.base import Layer
 from nnlib.layers.dense import Dense
 from nnlib.layers.dropout import Dropout
 from nnlib.layers.normalization import BatchNormalization
+from nnlib.layers.recurrent import GRU, LSTM, SimpleRNN
 
-__all__ = ["Activation", "BatchNormalization", "Dense", "Dropout", "Layer"]
+__all__ = ["Activation", "BatchNormalization", "Dense", "Dropout", "GRU", "LSTM", "Layer", "SimpleRNN"]
