@@ -14,6 +14,13 @@ gates z, r, h), so ``keras_bridge`` copies them without transposes. The input pr
 :math:`h_{t-1} U` is computed step by step. :meth:`backward` runs the loop in reverse
 (backpropagation through time) and forms the weight gradients as single matrix products
 over all steps afterwards.
+
+Differences from Keras: no ``dropout``/``recurrent_dropout``, masking, ``initial_state``,
+``return_state``, ``go_backwards`` or ``stateful``; no weight regularizers or constraints;
+GRU only in its ``reset_after=True`` form (Keras's default). ``keras_bridge.from_keras``
+refuses a Keras layer that uses any of these. The logistic sigmoid is computed as
+:math:`(1 + \tanh(z/2))/2`, equal to Keras's within rounding. ``multiply_adds`` counts the
+two matrix products of every step (see :meth:`SimpleRNN.multiply_adds`).
 """
 from __future__ import annotations
 
