@@ -132,10 +132,34 @@ def lecun_uniform(shape, rng=None):
     return generator(rng).uniform(-limit, limit, _shape(shape))
 
 
+def orthogonal(shape, rng=None, *, gain: float = 1.0):
+    r"""A (semi-)orthogonal matrix times ``gain``, as ``keras.initializers.Orthogonal``.
+
+    The shape is flattened to ``(rows, cols)`` with ``rows`` the product of all but the
+    last axis; a standard normal matrix of shape ``(max, min)`` is factored as :math:`QR`,
+    the columns of :math:`Q` are multiplied by the signs of :math:`\operatorname{diag} R`
+    (which makes the distribution uniform over orthogonal matrices), and :math:`Q` is
+    transposed when ``rows < cols``. So the rows (``rows <= cols``) or the columns are
+    orthonormal. Keras's default for the recurrent kernel of SimpleRNN, LSTM and GRU
+    (chapters 26 and 27).
+    """
+    shape = _shape(shape)
+    gain = positive_float(gain, "gain")
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal expected a shape with at least 2 axes. Received: shape={shape}")
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    values = generator(rng).standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(values)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return gain * q.reshape(shape)
+
+
 _REGISTRY = {
     f.__name__: f
     for f in (zeros, ones, random_normal, random_uniform, glorot_uniform, glorot_normal, he_uniform, he_normal,
-              lecun_normal, lecun_uniform)
+              lecun_normal, lecun_uniform, orthogonal)
 }
 _REGISTRY["constant"] = constant()  # Keras's Constant() default, 0
 

@@ -129,6 +129,8 @@ def _input_shape(model, input_shape):
     """The shape of ``keras.Input``: ``(in_features,)`` for a first Dense layer, else ``input_shape``."""
     first = model.layers[0]
     if input_shape is None:
+        if isinstance(first, (nn_layers.SimpleRNN, nn_layers.LSTM, nn_layers.GRU)):
+            return (None, first.in_features)  # (batch, time, features), any number of time steps
         if hasattr(first, "in_features"):
             return (first.in_features,)
         raise ValueError(
@@ -145,9 +147,52 @@ def _input_shape(model, input_shape):
     return tuple(int(n) for n in shape)
 
 
+
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+
+
+def _keras_recurrent(layer, dtype):
+    """keras.layers.SimpleRNN/LSTM/GRU with the same activations, bias and return_sequences."""
+    where = repr(layer)
+    options = dict(activation=_keras_activation(layer.activation, where), use_bias=layer.use_bias,
+                   return_sequences=layer.return_sequences, dtype=dtype)
+    if not isinstance(layer, nn_layers.SimpleRNN):
+        options["recurrent_activation"] = _keras_activation(layer.recurrent_activation, where)
+    if isinstance(layer, nn_layers.LSTM):
+        options["unit_forget_bias"] = layer.unit_forget_bias
+    return getattr(keras.layers, type(layer).__name__)(layer.units, **options)
+
+
+def _nnlib_recurrent(layer, dtype):
+    """The nnlib layer computing what a built keras.layers.SimpleRNN/LSTM/GRU computes."""
+    where = f"layer {layer.name!r}"
+    _refuse_extras(layer, ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
+                           "kernel_constraint", "recurrent_constraint", "bias_constraint"))
+    for attribute in ("dropout", "recurrent_dropout"):
+        if getattr(layer, attribute):
+            raise ValueError(f"from_keras expected recurrent layers without {attribute} (nnlib has none). "
+                             f"Received: {attribute}={getattr(layer, attribute)!r} in {where}")
+    for attribute in ("return_state", "go_backwards", "stateful"):
+        if getattr(layer, attribute):
+            raise ValueError(f"from_keras expected {attribute}=False (nnlib has no such option). Received: {attribute}=True in {where}")
+    if isinstance(layer, keras.layers.GRU) and not layer.reset_after:
+        raise ValueError(f"from_keras expected GRU with reset_after=True (nnlib's GRU). Received: reset_after=False in {where}")
+    options = dict(activation=_nnlib_activation(layer.activation, where), use_bias=layer.use_bias,
+                   return_sequences=layer.return_sequences, kernel_initializer="zeros", recurrent_initializer="zeros",
+                   dtype=dtype)
+    if not isinstance(layer, keras.layers.SimpleRNN):
+        options["recurrent_activation"] = _nnlib_activation(layer.recurrent_activation, where)
+    if isinstance(layer, keras.layers.LSTM):
+        options["unit_forget_bias"] = bool(layer.unit_forget_bias)
+    kernel = layer.get_weights()[0]
+    return getattr(nn_layers, type(layer).__name__)(kernel.shape[0], layer.units, **options)
+
+
 def _keras_layer(layer, dtype):
     if type(layer) in _SPATIAL:
         return _SPATIAL[type(layer)][0](layer, dtype)
+    if isinstance(layer, (nn_layers.SimpleRNN, nn_layers.LSTM, nn_layers.GRU)):
+        return _keras_recurrent(layer, dtype)
     if isinstance(layer, nn_layers.Dense):
         return keras.layers.Dense(layer.units, activation=_keras_activation(layer.activation, repr(layer)), use_bias=layer.use_bias,
                                   dtype=dtype, kernel_regularizer=_keras_regularizer(layer.kernel_regularizer),
@@ -243,7 +288,9 @@ def to_keras(model: Sequential, dtype: str = "float32", *, input_shape=None) -> 
     and a ``Dense`` activation (or GELU's ``approximate=True``) whose parameters differ from
     the Keras function's defaults becomes that function with them bound
     (``functools.partial(keras.activations.leaky_relu, negative_slope=0.05)``). Kernel and
-    bias regularizers become Keras's of the same class and factors.
+    bias regularizers become Keras's of the same class and factors. A SimpleRNN, LSTM or GRU
+    becomes Keras's namesake (same activations, ``use_bias``, ``return_sequences``); as the
+    first layer it gives the model ``keras.Input(shape=(None, in_features))``.
 
     Raises
     ------
@@ -388,7 +435,9 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
     """An nnlib ``Sequential`` with the same layers, activations, regularizers and weights as ``keras_model``.
 
     Dense, Activation, LeakyReLU, ELU, Dropout, BatchNormalization, Conv2D, MaxPooling2D,
-    AveragePooling2D, GlobalAveragePooling2D and Flatten layers cross, with an
+    AveragePooling2D, GlobalAveragePooling2D, Flatten, SimpleRNN, LSTM and GRU layers cross
+    (the recurrent ones without dropout, regularizers, constraints, ``return_state``,
+    ``go_backwards`` or ``stateful``; GRU with ``reset_after=True``), with an
     activation's parameters (a ``functools.partial`` of a Keras activation function, or the
     ``LeakyReLU``/``ELU`` layers' own) and Dense's kernel and bias regularizers (L1, L2,
     L1L2).
@@ -423,6 +472,14 @@ def from_keras(keras_model, dtype: str = "float64") -> Sequential:
         elif type(layer) in _SPATIAL_FROM_KERAS:  # Conv2D, pooling, Flatten
             built.append(_SPATIAL_FROM_KERAS[type(layer)](layer, dtype))
             width = getattr(built[-1], "filters", width)
+        elif type(layer).__name__ in _RECURRENT and type(layer) is getattr(keras.layers, type(layer).__name__):
+            if not layer.built:
+                raise ValueError(
+                    f"from_keras expected a built model (start it with keras.Input(shape=...)). "
+                    f"Received: layer {layer.name!r} without weights"
+                )
+            built.append(_nnlib_recurrent(layer, dtype))
+            width = layer.units
         elif isinstance(layer, keras.layers.Dense):
             if not layer.built:
                 raise ValueError(

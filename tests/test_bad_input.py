@@ -799,3 +799,25 @@ SOM = [
 @table(SOM)
 def test_som_refuses_bad_input(call, error, fragment):
     check(call, error, fragment)
+
+
+RECURRENT = [
+    ("lstm-units", lambda: layers.LSTM(3, 0), ValueError, "units expected a positive integer. Received: units=0"),
+    ("gru-return-sequences", lambda: layers.GRU(3, 2, return_sequences="yes"), TypeError, "return_sequences expected"),
+    ("rnn-softmax", lambda: layers.SimpleRNN(3, 2, "softmax"), ValueError, "activation expected an elementwise activation"),
+    ("lstm-unit-forget-bias", lambda: layers.LSTM(3, 2, unit_forget_bias=1), TypeError, "unit_forget_bias expected"),
+    ("lstm-2d-input", lambda: layers.LSTM(3, 2).forward(np.zeros((4, 3))), ValueError,
+     "expected input of shape (batch, time >= 1, 3). Received: x.shape=(4, 3)"),
+    ("gru-bias-shape", lambda: layers.GRU(3, 2).set_weights([np.zeros((3, 6)), np.zeros((2, 6)), np.zeros(6)]), ValueError,
+     "expected bias of shape (2, 6). Received: shape=(6,)"),
+    ("orthogonal-rank", lambda: initializers.orthogonal((4,)), ValueError, "orthogonal expected a shape with at least 2 axes"),
+    ("from-keras-lstm-dropout", lambda: keras_bridge.from_keras(keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(2, dropout=0.5)])),
+     ValueError, "from_keras expected recurrent layers without dropout"),
+    ("from-keras-gru-reset-before", lambda: keras_bridge.from_keras(keras.Sequential([keras.Input((None, 2)), keras.layers.GRU(2, reset_after=False)])),
+     ValueError, "from_keras expected GRU with reset_after=True"),
+]
+
+
+@table(RECURRENT)
+def test_recurrent_refuses_bad_input(call, error, fragment):
+    check(call, error, fragment)

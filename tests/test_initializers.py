@@ -186,7 +186,24 @@ def test_scales_must_be_positive():
 
 
 def test_get_refuses_unknown_names():
-    with pytest.raises(ValueError, match=r"initializer expected one of \[.*'glorot_uniform'.*\]\. Received: initializer='orthogonal'"):
-        initializers.get("orthogonal")
+    with pytest.raises(ValueError, match=r"initializer expected one of \[.*'glorot_uniform'.*\]\. Received: initializer='identity'"):
+        initializers.get("identity")
     with pytest.raises(TypeError, match=r"initializer expected one of \[.*\]\. Received: None"):
         initializers.get(None)
+
+
+def test_orthogonal_matches_keras_properties():
+    """Keras's Orthogonal draws from its own generator, so the values differ; what it promises
+    holds for both: orthonormal rows (wide) or columns (tall), times the gain."""
+    import nnlib  # noqa: F401
+    import keras
+
+    for shape in [(5, 20), (20, 5), (6, 6)]:
+        ours = initializers.orthogonal(shape, np.random.default_rng(0), gain=1.5)
+        theirs = keras.initializers.Orthogonal(gain=1.5, seed=0)(shape).numpy()
+        for w in (ours, theirs):
+            gram = w @ w.T if shape[0] <= shape[1] else w.T @ w
+            np.testing.assert_allclose(gram, 2.25 * np.eye(min(shape)), atol=1e-5)
+    a = initializers.orthogonal((4, 4), np.random.default_rng(3))
+    b = initializers.orthogonal((4, 4), np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)  # reproducible from the generator alone

@@ -518,3 +518,64 @@ def test_residual_model_tape_gradients_match_nnlib_backprop():
     assert loss == pytest.approx(value, rel=1e-10)
     for mine, reference in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(mine, reference, rtol=1e-9, atol=1e-12)
+
+# --- recurrent layers (issue 12) -----------------------------------------------------
+
+RECURRENT = {
+    "lstm-dense": lambda rng: [layers.LSTM(3, 5, rng=rng), layers.Dense(5, 2, rng=rng)],
+    "gru-dense": lambda rng: [layers.GRU(3, 4, rng=rng, recurrent_activation="tanh"), layers.Dense(4, 1, "sigmoid", rng=rng)],
+    "simple-rnn": lambda rng: [layers.SimpleRNN(3, 6, "relu", rng=rng, use_bias=False)],
+    "rnn-sequences": lambda rng: [layers.SimpleRNN(3, 4, rng=rng, return_sequences=True), layers.LSTM(4, 2, rng=rng)],
+}
+
+
+@pytest.mark.parametrize("name", RECURRENT)
+def test_recurrent_models_cross_both_ways(name):
+    rng = np.random.default_rng(0)
+    model = Sequential(RECURRENT[name](rng))
+    for layer in model.layers:
+        if "bias" in layer.params:
+            layer.params["bias"][...] = rng.standard_normal(layer.params["bias"].shape)
+    x = rng.standard_normal((4, 7, 3))
+    keras_model = keras_bridge.to_keras(model, dtype="float64")
+    assert [type(k).__name__ for k in keras_model.layers] == [type(layer).__name__ for layer in model.layers]
+    np.testing.assert_allclose(keras_model(x).numpy(), model.predict(x), rtol=1e-10, atol=1e-12)
+    for ours, theirs in zip(model.layers, keras_model.layers):
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    back = keras_bridge.from_keras(keras_model)
+    assert [repr(layer) for layer in back.layers] == [repr(layer) for layer in model.layers]
+    for ours, again in zip(model.layers, back.layers):
+        assert getattr(ours, "use_bias", None) == getattr(again, "use_bias", None)
+        if hasattr(ours, "recurrent_activation"):
+            assert ours.activation.name == again.activation.name
+            assert getattr(ours.recurrent_activation, "name", None) == getattr(again.recurrent_activation, "name", None)
+    np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-12, atol=1e-14)
+    # float32 Keras against the float64 model: float32 tolerances
+    np.testing.assert_allclose(keras_bridge.to_keras(model)(x.astype("float32")).numpy(), model.predict(x), rtol=1e-4, atol=1e-5)
+
+
+def test_keras_recurrent_model_crosses_to_nnlib():
+    keras_model = keras.Sequential([keras.Input((None, 2)), keras.layers.GRU(3, return_sequences=True),
+                                    keras.layers.LSTM(4, unit_forget_bias=False), keras.layers.Dense(1)])
+    model = keras_bridge.from_keras(keras_model)
+    assert [type(layer).__name__ for layer in model.layers] == ["GRU", "LSTM", "Dense"]
+    assert model.layers[0].return_sequences and not model.layers[1].unit_forget_bias
+    x = np.random.default_rng(0).standard_normal((3, 5, 2)).astype("float32")
+    np.testing.assert_allclose(model.predict(x), keras_model(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_bridge_refuses_recurrent_options_nnlib_lacks():
+    def build(layer):
+        return keras.Sequential([keras.Input((None, 2)), layer])
+
+    with pytest.raises(ValueError, match=r"from_keras expected recurrent layers without dropout \(nnlib has none\)\. Received: dropout=0\.2"):
+        keras_bridge.from_keras(build(keras.layers.LSTM(3, dropout=0.2)))
+    with pytest.raises(ValueError, match=r"from_keras expected recurrent layers without recurrent_dropout"):
+        keras_bridge.from_keras(build(keras.layers.GRU(3, recurrent_dropout=0.1)))
+    with pytest.raises(ValueError, match=r"from_keras expected GRU with reset_after=True \(nnlib's GRU\)\. Received: reset_after=False"):
+        keras_bridge.from_keras(build(keras.layers.GRU(3, reset_after=False)))
+    with pytest.raises(ValueError, match=r"from_keras expected go_backwards=False \(nnlib has no such option\)\. Received: go_backwards=True"):
+        keras_bridge.from_keras(build(keras.layers.SimpleRNN(3, go_backwards=True)))
+    with pytest.raises(ValueError, match=r"from_keras expected layers without recurrent_regularizer \(nnlib has none\)"):
+        keras_bridge.from_keras(build(keras.layers.LSTM(3, recurrent_regularizer="l2")))

@@ -10,7 +10,8 @@ from nnlib.layers.dense import Dense
 from nnlib.layers.dropout import Dropout
 from nnlib.layers.normalization import BatchNormalization
 from nnlib.layers.pooling import AveragePooling2D, Flatten, GlobalAveragePooling2D, MaxPooling2D
+from nnlib.layers.recurrent import GRU, LSTM, SimpleRNN
 from nnlib.layers.residual import Residual
 
-__all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten",
-           "GlobalAveragePooling2D", "Layer", "MaxPooling2D", "Residual"]
+__all__ = ["Activation", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GRU",
+           "GlobalAveragePooling2D", "LSTM", "Layer", "MaxPooling2D", "Residual", "SimpleRNN"]
