@@ -10,7 +10,7 @@ thread pools. Ratios, not seconds, are the claim. Nothing here is a test: a load
 prints other numbers, and the exit code is 0 whatever they are.
 
     python tests/bench_nnlib.py            # every row
-    python tests/bench_nnlib.py mlp conv   # some rows
+    python tests/bench_nnlib.py conv lstm  # some rows
 
 Targets (issue 12): convolution <= 3x, LSTM <= 3x, one MLP epoch <= 1x.
 """
@@ -86,7 +86,8 @@ def bench_conv(repeats: int = 100):
 
     nnlib: ``forward`` then ``backward`` (input, kernel and bias gradients), float32.
     Keras: the layer called under ``tf.GradientTape`` and ``tape.gradient`` for the input
-    and both weights, float32, eager (as a chapter would run it).
+    and both weights, float32, compiled with ``tf.function`` (what ``fit`` runs; eager
+    execution is many times slower, so this is the stricter comparison).
     """
     import keras
     import tensorflow as tf
@@ -107,17 +108,65 @@ def bench_conv(repeats: int = 100):
         ours.forward(x)
         return ours.backward(upstream)
 
-    def keras_step():
+    @tf.function
+    def keras_gradients():
         with tf.GradientTape() as tape:
             tape.watch(x_tensor)
             loss = tf.reduce_sum(theirs(x_tensor) * upstream_tensor)
         return tape.gradient(loss, [x_tensor, *theirs.trainable_weights])
 
-    ours_seconds, theirs_seconds = median_seconds([nnlib_step, keras_step], repeats, warmup=5)
-    return "Conv2D fwd+bwd, 128x8x8x1 -> 16 filters 3x3 same", ours_seconds, theirs_seconds, 3.0
+    check_same_gradients(nnlib_step(), ours, keras_gradients())
+    ours_seconds, theirs_seconds = median_seconds([nnlib_step, lambda: [g.numpy() for g in keras_gradients()]],
+                                                  repeats, warmup=5)
+    return "Conv2D fwd+bwd, 128x8x8x1 -> 16 filters 3x3 same (vs tf.function)", ours_seconds, theirs_seconds, 3.0
 
 
-ROWS = {"mlp": bench_mlp, "conv": bench_conv}
+def bench_lstm(repeats: int = 15):
+    """LSTM forward+backward: a batch (64, 50, 8), 32 units, last state only, float32.
+
+    nnlib: ``forward`` then ``backward`` (BPTT: input, kernel, recurrent kernel and bias
+    gradients). Keras: ``keras.layers.LSTM`` with the same weights under ``tf.GradientTape``,
+    compiled with ``tf.function``; the loss on both sides is ``sum(h_T * G)`` for one fixed G.
+    """
+    import keras
+    import tensorflow as tf
+
+    from nnlib.layers import LSTM
+
+    rng = nnlib.seed_everything(0)
+    x = rng.standard_normal((64, 50, 8)).astype(np.float32)
+    upstream = rng.standard_normal((64, 32)).astype(np.float32)
+    ours = LSTM(8, 32, rng=rng, dtype="float32")
+    theirs = keras.layers.LSTM(32, dtype="float32")
+    theirs.build((None, 50, 8))
+    theirs.set_weights(ours.get_weights())
+    x_tensor, upstream_tensor = tf.constant(x), tf.constant(upstream)
+
+    def nnlib_step():
+        ours.forward(x)
+        return ours.backward(upstream)
+
+    @tf.function
+    def keras_gradients():
+        with tf.GradientTape() as tape:
+            tape.watch(x_tensor)
+            loss = tf.reduce_sum(theirs(x_tensor) * upstream_tensor)
+        return tape.gradient(loss, [x_tensor, *theirs.trainable_weights])
+
+    check_same_gradients(nnlib_step(), ours, keras_gradients())
+    ours_seconds, theirs_seconds = median_seconds([nnlib_step, lambda: [g.numpy() for g in keras_gradients()]],
+                                                  repeats, warmup=3)
+    return "LSTM fwd+bwd, (64, 50, 8) -> 32 units (vs tf.function)", ours_seconds, theirs_seconds, 3.0
+
+
+def check_same_gradients(input_gradient, layer, keras_gradients) -> None:
+    """Both sides compute the same thing: the input gradient and each weight's, float32 tolerances."""
+    np.testing.assert_allclose(input_gradient, keras_gradients[0].numpy(), rtol=1e-4, atol=1e-5)
+    for key, gradient in zip(layer.params, keras_gradients[1:]):
+        np.testing.assert_allclose(layer.grads[key], gradient.numpy(), rtol=1e-4, atol=1e-4)
+
+
+ROWS = {"conv": bench_conv, "lstm": bench_lstm, "mlp": bench_mlp}
 
 
 def main(argv: list[str] | None = None) -> int:
