@@ -265,10 +265,12 @@ class Sequential:
         return [layer.multiply_adds() if hasattr(layer, "multiply_adds") else 0 for layer in self.layers]
 
     def summary(self) -> str:
-        """A table of layers, output widths and parameter counts."""
+        """A table of layers, output widths (channels for Conv2D and pooling; "same" for layers
+        that keep their input's width, "flat" for Flatten, whose width depends on the input
+        shape) and parameter counts."""
         rows = [f"{'layer':<40}{'output':>10}{'params':>10}"]
         for layer in self.layers:
-            width = getattr(layer, "units", "same")
+            width = getattr(layer, "units", getattr(layer, "filters", "flat" if getattr(layer, "resets_width", False) else "same"))
             rows.append(f"{layer!r:<40}{str(width):>10}{layer.count_params():>10}")
         rows.append(f"{'total':<40}{'':>10}{self.count_params():>10}")
         return "\n".join(rows)

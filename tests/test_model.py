@@ -672,3 +672,9 @@ def test_batch_callbacks_see_the_running_mean_of_the_batch_losses():
     sizes = np.array([4, 4, 2])
     expected = np.cumsum(np.array(batch_losses) * sizes) / np.cumsum(sizes)
     np.testing.assert_allclose([loss for _, loss in recorder.seen], expected, rtol=1e-12)
+
+
+def test_summary_gives_conv_channels_and_flat_for_flatten():
+    model = Sequential([layers.Conv2D(1, 4, 3), layers.MaxPooling2D(), layers.Flatten(), layers.Dense(16, 10)])
+    widths = [line.split()[-2] for line in model.summary().splitlines()[1:-1]]
+    assert widths == ["4", "same", "flat", "10"]
