@@ -379,7 +379,7 @@ class GRU(_Recurrent):
         h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t,
 
     from :math:`h_0 = 0`. Note Keras's convention: :math:`z_t` is the share of the *old*
-    state kept (Cho et al. write the interpolation the other way round).
+    state kept, as in Cho et al. (2014); Chung et al. (2014) write the interpolation the other way round.
 
     Parameters
     ----------
