@@ -14,16 +14,22 @@ export TF_CPP_MIN_LOG_LEVEL  ?= 3
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 export TQDM_DISABLE          ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION ?= 1
+# Matplotlib's font cache lives in the virtualenv, built once at install: a cache in ~/.cache
+# that names the fonts of a deleted virtualenv makes the first formula in a figure log
+# "findfont: Font family ... not found" to a chapter's stderr, and a fresh cache logs
+# "Matplotlib is building the font cache" there (the website build fails on stderr).
+export MPLCONFIGDIR ?= $(CURDIR)/$(VENV)/matplotlib
 
 .PHONY: install book test test-browser lab serve bench bench-nnlib robustness clean strip toc
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --constraint constraints.txt --editable ".[all]"
+	$(PY) -c "import matplotlib.font_manager"
 	touch $(STAMP)
 
 # book/build.py executes the chapters in parallel into the execution cache, then runs
