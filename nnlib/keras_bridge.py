@@ -431,6 +431,28 @@ def tape_gradients(keras_model, loss, x, y, *, include_penalties: bool = False) 
     return float(value), [np.asarray(grad) for grad in grads]
 
 
+def layer_gradients(keras_layer, x, upstream) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A Keras layer's output on ``x`` and, by ``tf.GradientTape``, the gradients of
+    ``sum(output * upstream)`` with respect to ``x`` and to each of its trainable weights:
+    what an nnlib layer's ``forward(x)`` and ``backward(upstream)`` compute
+    (``backward``'s return value and ``grads``, in the order of ``get_weights()``).
+
+    Returns ``(output, [d_x, d_weight_1, ...])`` as NumPy arrays; ``upstream`` is cast to the
+    output's dtype.
+    """
+    import tensorflow as tf
+
+    if not isinstance(keras_layer, keras.layers.Layer):
+        raise TypeError(f"layer_gradients expected a Keras layer. Received: {type(keras_layer).__name__}")
+    x_tensor = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x_tensor)
+        out = keras_layer(x_tensor)
+        loss = tf.reduce_sum(out * tf.constant(upstream, dtype=out.dtype))
+    grads = tape.gradient(loss, [x_tensor, *keras_layer.trainable_weights])
+    return out.numpy(), [g.numpy() for g in grads]
+
+
 def from_keras(keras_model, dtype: str = "float64") -> Sequential:
     """An nnlib ``Sequential`` with the same layers, activations, regularizers and weights as ``keras_model``.
 

@@ -90,7 +90,6 @@ def bench_conv(repeats: int = 100):
     execution is many times slower, so this is the stricter comparison).
     """
     import keras
-    import tensorflow as tf
 
     from nnlib.layers import Conv2D
 
@@ -102,22 +101,7 @@ def bench_conv(repeats: int = 100):
     theirs = keras.layers.Conv2D(16, 3, padding="same", dtype="float32")
     theirs.build((None, 8, 8, 1))
     theirs.set_weights(ours.get_weights())
-    x_tensor, upstream_tensor = tf.constant(x), tf.constant(upstream)
-
-    def nnlib_step():
-        ours.forward(x)
-        return ours.backward(upstream)
-
-    @tf.function
-    def keras_gradients():
-        with tf.GradientTape() as tape:
-            tape.watch(x_tensor)
-            loss = tf.reduce_sum(theirs(x_tensor) * upstream_tensor)
-        return tape.gradient(loss, [x_tensor, *theirs.trainable_weights])
-
-    check_same_gradients(nnlib_step(), ours, keras_gradients())
-    ours_seconds, theirs_seconds = median_seconds([nnlib_step, lambda: [g.numpy() for g in keras_gradients()]],
-                                                  repeats, warmup=5)
+    ours_seconds, theirs_seconds = time_layer_steps(ours, theirs, x, upstream, repeats, warmup=5)
     return "Conv2D fwd+bwd, 128x8x8x1 -> 16 filters 3x3 same (vs tf.function)", ours_seconds, theirs_seconds, 3.0
 
 
@@ -129,7 +113,6 @@ def bench_lstm(repeats: int = 15):
     compiled with ``tf.function``; the loss on both sides is ``sum(h_T * G)`` for one fixed G.
     """
     import keras
-    import tensorflow as tf
 
     from nnlib.layers import LSTM
 
@@ -140,6 +123,21 @@ def bench_lstm(repeats: int = 15):
     theirs = keras.layers.LSTM(32, dtype="float32")
     theirs.build((None, 50, 8))
     theirs.set_weights(ours.get_weights())
+    ours_seconds, theirs_seconds = time_layer_steps(ours, theirs, x, upstream, repeats, warmup=3)
+    return "LSTM fwd+bwd, (64, 50, 8) -> 32 units (vs tf.function)", ours_seconds, theirs_seconds, 3.0
+
+
+def time_layer_steps(ours, theirs, x, upstream, repeats: int, warmup: int) -> tuple[float, float]:
+    """Median seconds of one forward+backward step of the nnlib layer `ours` and of the Keras
+    layer `theirs` (same weights), for the loss ``sum(output * upstream)``.
+
+    nnlib: ``forward`` then ``backward`` (input and weight gradients). Keras: the layer under
+    ``tf.GradientTape`` and ``tape.gradient`` for the input and its weights, compiled with
+    ``tf.function`` (what ``fit`` runs). Both sides' gradients are checked equal first
+    (float32 tolerances), so the two steps are known to compute the same thing.
+    """
+    import tensorflow as tf
+
     x_tensor, upstream_tensor = tf.constant(x), tf.constant(upstream)
 
     def nnlib_step():
@@ -153,17 +151,11 @@ def bench_lstm(repeats: int = 15):
             loss = tf.reduce_sum(theirs(x_tensor) * upstream_tensor)
         return tape.gradient(loss, [x_tensor, *theirs.trainable_weights])
 
-    check_same_gradients(nnlib_step(), ours, keras_gradients())
-    ours_seconds, theirs_seconds = median_seconds([nnlib_step, lambda: [g.numpy() for g in keras_gradients()]],
-                                                  repeats, warmup=3)
-    return "LSTM fwd+bwd, (64, 50, 8) -> 32 units (vs tf.function)", ours_seconds, theirs_seconds, 3.0
-
-
-def check_same_gradients(input_gradient, layer, keras_gradients) -> None:
-    """Both sides compute the same thing: the input gradient and each weight's, float32 tolerances."""
-    np.testing.assert_allclose(input_gradient, keras_gradients[0].numpy(), rtol=1e-4, atol=1e-5)
-    for key, gradient in zip(layer.params, keras_gradients[1:]):
-        np.testing.assert_allclose(layer.grads[key], gradient.numpy(), rtol=1e-4, atol=1e-4)
+    expected = keras_gradients()
+    np.testing.assert_allclose(nnlib_step(), expected[0].numpy(), rtol=1e-4, atol=1e-5)
+    for key, gradient in zip(ours.params, expected[1:]):
+        np.testing.assert_allclose(ours.grads[key], gradient.numpy(), rtol=1e-4, atol=1e-4)
+    return tuple(median_seconds([nnlib_step, lambda: [g.numpy() for g in keras_gradients()]], repeats, warmup))
 
 
 ROWS = {"conv": bench_conv, "lstm": bench_lstm, "mlp": bench_mlp}

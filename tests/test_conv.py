@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nnlib  # noqa: F401  (before keras: sets the quiet TensorFlow environment)
-from nnlib import autodiff, datasets, layers, optimizers
+from nnlib import autodiff, datasets, keras_bridge, layers, optimizers
 from nnlib.gradcheck import check_layer
 from nnlib.layers.conv import conv2d_reference, conv2d_reference_backward, output_length, same_padding
 from nnlib.model import Sequential
@@ -47,13 +47,7 @@ def keras_conv(layer, height, width, dtype="float64"):
 
 
 def keras_forward_backward(twin, x, upstream):
-    x_tensor = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x_tensor)
-        out = twin(x_tensor)
-        loss = tf.reduce_sum(out * tf.constant(upstream, dtype=out.dtype))
-    grads = tape.gradient(loss, [x_tensor, *twin.trainable_weights])
-    return out.numpy(), [g.numpy() for g in grads]
+    return keras_bridge.layer_gradients(twin, x, upstream)
 
 
 # --- padding arithmetic ---------------------------------------------------------------------

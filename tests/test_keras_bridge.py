@@ -579,3 +579,19 @@ def test_bridge_refuses_recurrent_options_nnlib_lacks():
         keras_bridge.from_keras(build(keras.layers.SimpleRNN(3, go_backwards=True)))
     with pytest.raises(ValueError, match=r"from_keras expected layers without recurrent_regularizer \(nnlib has none\)"):
         keras_bridge.from_keras(build(keras.layers.LSTM(3, recurrent_regularizer="l2")))
+
+
+def test_layer_gradients_equal_an_nnlib_layers_forward_and_backward():
+    rng = np.random.default_rng(3)
+    ours = layers.Dense(3, 2, "tanh", rng=rng)
+    twin = keras.layers.Dense(2, activation="tanh", dtype="float64")
+    twin.build((None, 3))
+    twin.set_weights(ours.get_weights())
+    x, upstream = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    out, (dx, dkernel, dbias) = keras_bridge.layer_gradients(twin, x, upstream)
+    np.testing.assert_allclose(out, ours.forward(x), rtol=1e-12)
+    np.testing.assert_allclose(dx, ours.backward(upstream), rtol=1e-12)
+    np.testing.assert_allclose(dkernel, ours.grads["kernel"], rtol=1e-12)
+    np.testing.assert_allclose(dbias, ours.grads["bias"], rtol=1e-12)
+    with pytest.raises(TypeError, match="layer_gradients expected a Keras layer. Received: Dense"):
+        keras_bridge.layer_gradients(ours, x, upstream)

@@ -5,12 +5,11 @@ import numpy as np
 import pytest
 
 import nnlib  # noqa: F401  (before keras: sets the quiet TensorFlow environment)
-from nnlib import autodiff, initializers, layers, optimizers
+from nnlib import autodiff, initializers, keras_bridge, layers, optimizers
 from nnlib.gradcheck import check_layer
 from nnlib.model import Sequential
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 # Largest elementwise relative error in float64 gradient checks (h = 1e-6). The LSTM's
 # products of gates leave components near 1e-6 of the largest, whose finite-difference
@@ -44,13 +43,7 @@ def keras_twin(layer, steps, dtype="float64"):
 
 
 def keras_gradients(twin, x, upstream):
-    x_tf = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x_tf)
-        out = twin(x_tf)
-        loss = tf.reduce_sum(out * tf.constant(upstream, dtype=out.dtype))
-    grads = tape.gradient(loss, [x_tf] + twin.trainable_weights)
-    return out.numpy(), [g.numpy() for g in grads]
+    return keras_bridge.layer_gradients(twin, x, upstream)
 
 
 # --- weights, initialisation, counts ----------------------------------------------

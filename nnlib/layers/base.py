@@ -74,3 +74,71 @@ class Layer:
     def _require_cache(self, attribute: str):
         if getattr(self, attribute, None) is None:
             raise RuntimeError(f"{self.name}.backward called before forward")
+
+
+class KernelLayer(Layer):
+    """What Dense and Conv2D share: a ``kernel`` and an optional ``bias`` (output width last),
+    an elementwise activation, weight penalties, and a backward pass split at the
+    pre-activation :math:`Z`.
+
+    A subclass sets ``params``, ``use_bias``, ``activation``, ``kernel_regularizer`` and
+    ``bias_regularizer``, caches ``_z`` in ``forward``, and implements
+    ``_backward_delta(delta)``: fill ``grads`` from :math:`\\delta = \\partial L/\\partial Z`
+    and return the gradient for the input.
+    """
+
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.params["kernel"]
+
+    @property
+    def bias(self) -> np.ndarray:
+        if not self.use_bias:
+            return np.zeros(self.kernel.shape[-1], dtype=self.dtype)
+        return self.params["bias"]
+
+    def backward(self, dout):
+        self._require_cache("_z")
+        dout = as_float_array(dout, "dout")
+        if dout.shape != self._z.shape:
+            raise ValueError(
+                f"{type(self).__name__} layer {self.name!r} backward expected dout of shape {self._z.shape}. "
+                f"Received: dout.shape={dout.shape}"
+            )
+        return self._backward_delta(self.activation.backward(self._z, dout))
+
+    def cached_pre_activation(self) -> np.ndarray:
+        """:math:`Z`, the logits of the last forward pass (what the activation received)."""
+        self._require_cache("_z")
+        return self._z
+
+    def backward_pre_activation(self, delta):
+        r"""Back-propagate :math:`\delta = \partial L/\partial Z` directly, skipping the activation.
+
+        Used by :class:`~nnlib.model.Sequential` for a cross-entropy computed from the logits
+        of a sigmoid or softmax output layer. Fills ``grads``; returns the input's gradient.
+        """
+        self._require_cache("_z")
+        delta = as_float_array(delta, "delta")
+        if delta.shape != self._z.shape:
+            raise ValueError(
+                f"{type(self).__name__} layer {self.name!r} backward_pre_activation expected delta of shape "
+                f"{self._z.shape}. Received: delta.shape={delta.shape}"
+            )
+        return self._backward_delta(delta.astype(self.dtype, copy=False))
+
+    def _backward_delta(self, delta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _penalties(self):
+        pairs = [("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer if self.use_bias else None)]
+        return [(key, regularizer) for key, regularizer in pairs if regularizer is not None]
+
+    def regularization_loss(self) -> float:
+        """The weight penalties' total, for example :math:`\\lambda\\sum w^2` for ``L2(lambda)``."""
+        return float(sum(regularizer(self.params[key]) for key, regularizer in self._penalties()))
+
+    def add_regularization_gradients(self) -> None:
+        """Add the penalties' gradients to ``grads`` (called by the model after :meth:`backward`)."""
+        for key, regularizer in self._penalties():
+            self.grads[key] = self.grads[key] + regularizer.gradient(self.params[key])

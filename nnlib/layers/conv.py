@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from nnlib import activations, initializers, regularizers
 from nnlib._validation import as_float_array, flag, generator, one_of, positive_int
-from nnlib.layers.base import Layer, float_dtype
+from nnlib.layers.base import KernelLayer, float_dtype
 
 PADDINGS = ("valid", "same")
 
@@ -63,6 +63,26 @@ def paddings(shape, window, strides, padding: str) -> tuple[tuple[int, int], tup
     if padding == "valid":
         return (0, 0), (0, 0)
     return tuple(same_padding(n, k, s) for n, k, s in zip(shape, window, strides))
+
+
+def image_shape(layer, input_shape, caller: str, window, window_name: str, channels=None) -> tuple[int, int, int]:
+    """``input_shape`` checked as ``(H, W, C)`` of positive integers (with ``C == channels``
+    when given) and, for ``padding="valid"``, at least as large as ``window``; the checks of
+    Conv2D and the pooling layers, with their messages."""
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
+    where = f"{type(layer).__name__} layer {layer.name!r}"
+    if not isinstance(shape, tuple) or len(shape) != 3 or (channels is not None and shape[2] != channels) or any(
+            isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in shape):
+        raise ValueError(
+            f"{where} {caller} expected input_shape=(height, width, {'channels' if channels is None else channels}). "
+            f"Received: input_shape={input_shape!r}"
+        )
+    if layer.padding == "valid" and (shape[0] < window[0] or shape[1] < window[1]):
+        raise ValueError(
+            f"{where} expected an input at least as large as the {window_name} {window} "
+            f"with padding='valid'. Received: input_shape={shape}"
+        )
+    return shape
 
 
 def _check_padding(padding) -> str:
@@ -131,7 +151,7 @@ def conv2d_reference_backward(x, kernel, dout, strides=(1, 1), padding: str = "v
 
 # --- the layer ------------------------------------------------------------------------------
 
-class Conv2D(Layer):
+class Conv2D(KernelLayer):
     r"""2-D convolution over channels-last images, :math:`A = \varphi(X * W + b)`.
 
     Used in chapters 24 and 25.
@@ -231,16 +251,6 @@ class Conv2D(Layer):
         self._patches = None
         self._z = None
 
-    @property
-    def kernel(self) -> np.ndarray:
-        return self.params["kernel"]
-
-    @property
-    def bias(self) -> np.ndarray:
-        if not self.use_bias:
-            return np.zeros(self.filters, dtype=self.dtype)
-        return self.params["bias"]
-
     def output_shape(self, input_shape) -> tuple[int, int, int]:
         """``(O_H, O_W, F)`` for an input of shape ``(H, W, C)`` (no batch axis)."""
         height, width = self._spatial(input_shape, "output_shape")
@@ -248,18 +258,7 @@ class Conv2D(Layer):
                 output_length(width, self.kernel_size[1], self.strides[1], self.padding), self.filters)
 
     def _spatial(self, input_shape, caller):
-        shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
-        if not isinstance(shape, tuple) or len(shape) != 3 or shape[2] != self.in_channels or any(
-                isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in shape):
-            raise ValueError(
-                f"Conv2D layer {self.name!r} {caller} expected input_shape=(height, width, {self.in_channels}). "
-                f"Received: input_shape={input_shape!r}"
-            )
-        if self.padding == "valid" and (shape[0] < self.kernel_size[0] or shape[1] < self.kernel_size[1]):
-            raise ValueError(
-                f"Conv2D layer {self.name!r} expected an input at least as large as the kernel {self.kernel_size} "
-                f"with padding='valid'. Received: input_shape={shape}"
-            )
+        shape = image_shape(self, input_shape, caller, self.kernel_size, "kernel", self.in_channels)
         return shape[0], shape[1]
 
     def _check_input(self, x):
@@ -301,31 +300,6 @@ class Conv2D(Layer):
         self.input_shape = x.shape[1:]
         return self.activation(self._z)
 
-    def backward(self, dout):
-        self._require_cache("_z")
-        dout = as_float_array(dout, "dout")
-        if dout.shape != self._z.shape:
-            raise ValueError(
-                f"Conv2D layer {self.name!r} backward expected dout of shape {self._z.shape}. Received: dout.shape={dout.shape}"
-            )
-        return self._backward_delta(self.activation.backward(self._z, dout))
-
-    def cached_pre_activation(self) -> np.ndarray:
-        """:math:`Z` of the last forward pass (what the activation received)."""
-        self._require_cache("_z")
-        return self._z
-
-    def backward_pre_activation(self, delta):
-        r"""Back-propagate :math:`\partial L/\partial Z` directly, skipping the activation (as Dense's)."""
-        self._require_cache("_z")
-        delta = as_float_array(delta, "delta")
-        if delta.shape != self._z.shape:
-            raise ValueError(
-                f"Conv2D layer {self.name!r} backward_pre_activation expected delta of shape {self._z.shape}. "
-                f"Received: delta.shape={delta.shape}"
-            )
-        return self._backward_delta(delta)
-
     def _backward_delta(self, delta):
         delta = np.asarray(delta, dtype=self.dtype)
         n, out_h, out_w, _ = delta.shape
@@ -343,19 +317,6 @@ class Conv2D(Layer):
             for v in range(kw):
                 dpadded[:, u:u + sh * (out_h - 1) + 1:sh, v:v + sw * (out_w - 1) + 1:sw, :] += dpatches[:, :, :, u, v, :]
         return dpadded[:, top:top + height, left:left + width, :]
-
-    def _penalties(self):
-        pairs = [("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer if self.use_bias else None)]
-        return [(key, regularizer) for key, regularizer in pairs if regularizer is not None]
-
-    def regularization_loss(self) -> float:
-        """The weight penalties' total (as Dense's)."""
-        return float(sum(regularizer(self.params[key]) for key, regularizer in self._penalties()))
-
-    def add_regularization_gradients(self) -> None:
-        """Add the penalties' gradients to ``grads`` (called by the model after :meth:`backward`)."""
-        for key, regularizer in self._penalties():
-            self.grads[key] = self.grads[key] + regularizer.gradient(self.params[key])
 
     def multiply_adds(self, input_shape=None) -> int:
         r"""Multiply-adds per example: :math:`O_H O_W \cdot k_h k_w C F`.

@@ -5,14 +5,13 @@ Padding arithmetic is TensorFlow's (:func:`nnlib.layers.conv.same_padding`): "sa
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from nnlib._validation import as_float_array, flag
 from nnlib.layers.base import Layer
-from nnlib.layers.conv import _check_padding, output_length, pair, paddings
+from nnlib.layers.conv import _check_padding, image_shape, output_length, pair, paddings
 
 
 class _Pooling2D(Layer):
@@ -35,19 +34,7 @@ class _Pooling2D(Layer):
                 output_length(width, self.pool_size[1], self.strides[1], self.padding), channels)
 
     def _spatial(self, input_shape, caller):
-        shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
-        if not isinstance(shape, tuple) or len(shape) != 3 or any(
-                isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in shape):
-            raise ValueError(
-                f"{type(self).__name__} layer {self.name!r} {caller} expected input_shape=(height, width, channels). "
-                f"Received: input_shape={input_shape!r}"
-            )
-        if self.padding == "valid" and (shape[0] < self.pool_size[0] or shape[1] < self.pool_size[1]):
-            raise ValueError(
-                f"{type(self).__name__} layer {self.name!r} expected an input at least as large as the pool {self.pool_size} "
-                f"with padding='valid'. Received: input_shape={shape}"
-            )
-        return shape
+        return image_shape(self, input_shape, caller, self.pool_size, "pool")
 
     def _check_input(self, x):
         x = as_float_array(x, "x")
