@@ -273,3 +273,29 @@ def test_every_figure_has_alt_text_and_a_numbered_caption(chapter):
         assert figure_problems(cell, chapter["number"]) == [], f"cell {index}: {figure_problems(cell, chapter['number'])}"
         names.append(cell["metadata"]["mystnb"]["figure"]["name"])
     assert len(names) == len(set(names)), f"figure names repeat: {names}"
+
+
+def _python_objects(path) -> set[str]:
+    """The dotted names of a module's top-level classes and functions and of their methods."""
+    import ast
+
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            names.add(node.name)
+        if isinstance(node, ast.ClassDef):
+            names |= {f"{node.name}.{item.name}" for item in node.body if isinstance(item, (ast.FunctionDef, ast.ClassDef))}
+    return names
+
+
+@pytest.mark.parametrize("chapter", PRESENT, ids=ids)
+def test_included_source_exists(chapter):
+    """Every ```{literalinclude} file``` with ``:pyobject: Name`` names a file and an object
+    defined in it (a method moved to a base class would otherwise break only the book build)."""
+    missing = []
+    for text in sources(load(chapter), "markdown"):
+        for path, name in re.findall(r"\{literalinclude\}\s+(\S+)\s*\n(?::[^\n]*\n)*?:pyobject:\s*(\S+)", text):
+            file = (ROOT / "notebooks" / path).resolve()
+            if not file.is_file() or name not in _python_objects(file):
+                missing.append(f"{path} :pyobject: {name}")
+    assert missing == [], f"{chapter['slug']} includes source that does not exist: {missing}"

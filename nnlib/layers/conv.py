@@ -17,7 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from nnlib import activations, initializers, regularizers
 from nnlib._validation import as_float_array, flag, generator, one_of, positive_int
-from nnlib.layers.base import KernelLayer, float_dtype
+from nnlib.layers.base import Layer, float_dtype
 
 PADDINGS = ("valid", "same")
 
@@ -151,7 +151,7 @@ def conv2d_reference_backward(x, kernel, dout, strides=(1, 1), padding: str = "v
 
 # --- the layer ------------------------------------------------------------------------------
 
-class Conv2D(KernelLayer):
+class Conv2D(Layer):
     r"""2-D convolution over channels-last images, :math:`A = \varphi(X * W + b)`.
 
     Used in chapters 24 and 25.
@@ -251,6 +251,16 @@ class Conv2D(KernelLayer):
         self._patches = None
         self._z = None
 
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.params["kernel"]
+
+    @property
+    def bias(self) -> np.ndarray:
+        if not self.use_bias:
+            return np.zeros(self.filters, dtype=self.dtype)
+        return self.params["bias"]
+
     def output_shape(self, input_shape) -> tuple[int, int, int]:
         """``(O_H, O_W, F)`` for an input of shape ``(H, W, C)`` (no batch axis)."""
         height, width = self._spatial(input_shape, "output_shape")
@@ -300,6 +310,31 @@ class Conv2D(KernelLayer):
         self.input_shape = x.shape[1:]
         return self.activation(self._z)
 
+    def backward(self, dout):
+        self._require_cache("_z")
+        dout = as_float_array(dout, "dout")
+        if dout.shape != self._z.shape:
+            raise ValueError(
+                f"Conv2D layer {self.name!r} backward expected dout of shape {self._z.shape}. Received: dout.shape={dout.shape}"
+            )
+        return self._backward_delta(self.activation.backward(self._z, dout))
+
+    def cached_pre_activation(self) -> np.ndarray:
+        """:math:`Z` of the last forward pass (what the activation received)."""
+        self._require_cache("_z")
+        return self._z
+
+    def backward_pre_activation(self, delta):
+        r"""Back-propagate :math:`\partial L/\partial Z` directly, skipping the activation (as Dense's)."""
+        self._require_cache("_z")
+        delta = as_float_array(delta, "delta")
+        if delta.shape != self._z.shape:
+            raise ValueError(
+                f"Conv2D layer {self.name!r} backward_pre_activation expected delta of shape {self._z.shape}. "
+                f"Received: delta.shape={delta.shape}"
+            )
+        return self._backward_delta(delta)
+
     def _backward_delta(self, delta):
         delta = np.asarray(delta, dtype=self.dtype)
         n, out_h, out_w, _ = delta.shape
@@ -317,6 +352,19 @@ class Conv2D(KernelLayer):
             for v in range(kw):
                 dpadded[:, u:u + sh * (out_h - 1) + 1:sh, v:v + sw * (out_w - 1) + 1:sw, :] += dpatches[:, :, :, u, v, :]
         return dpadded[:, top:top + height, left:left + width, :]
+
+    def _penalties(self):
+        pairs = [("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer if self.use_bias else None)]
+        return [(key, regularizer) for key, regularizer in pairs if regularizer is not None]
+
+    def regularization_loss(self) -> float:
+        """The weight penalties' total (as Dense's)."""
+        return float(sum(regularizer(self.params[key]) for key, regularizer in self._penalties()))
+
+    def add_regularization_gradients(self) -> None:
+        """Add the penalties' gradients to ``grads`` (called by the model after :meth:`backward`)."""
+        for key, regularizer in self._penalties():
+            self.grads[key] = self.grads[key] + regularizer.gradient(self.params[key])
 
     def multiply_adds(self, input_shape=None) -> int:
         r"""Multiply-adds per example: :math:`O_H O_W \cdot k_h k_w C F`.

@@ -6,10 +6,10 @@ import numpy as np
 from nnlib import activations, initializers, regularizers
 from nnlib._validation import as_float_array, flag, generator, positive_int
 from nnlib.layers.base import float_dtype
-from nnlib.layers.base import KernelLayer
+from nnlib.layers.base import Layer
 
 
-class Dense(KernelLayer):
+class Dense(Layer):
     r"""Fully connected layer :math:`A = \varphi(XW + b)`.
 
     Parameters
@@ -85,6 +85,16 @@ class Dense(KernelLayer):
         self._x = None
         self._z = None
 
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.params["kernel"]
+
+    @property
+    def bias(self) -> np.ndarray:
+        if not self.use_bias:
+            return np.zeros(self.units, dtype=self.dtype)
+        return self.params["bias"]
+
     def pre_activation(self, x):
         """:math:`Z = XW + b` for a batch ``x`` of shape ``(batch, in_features)``."""
         x = as_float_array(x, "x")
@@ -103,11 +113,50 @@ class Dense(KernelLayer):
         self._z = z
         return self.activation(z)
 
+    def backward(self, dout):
+        self._require_cache("_z")
+        dout = as_float_array(dout, "dout")
+        if dout.shape != self._z.shape:
+            raise ValueError(f"Dense layer {self.name!r} backward expected dout of shape {self._z.shape}. Received: dout.shape={dout.shape}")
+        return self._backward_delta(self.activation.backward(self._z, dout))
+
+    def cached_pre_activation(self) -> np.ndarray:
+        """:math:`Z`, the logits of the last forward pass (what the activation received)."""
+        self._require_cache("_z")
+        return self._z
+
+    def backward_pre_activation(self, delta):
+        r"""Back-propagate :math:`\delta = \partial L/\partial Z` directly, skipping the activation.
+
+        Used by :class:`~nnlib.model.Sequential` for a cross-entropy computed from the logits
+        of a sigmoid or softmax output layer. Fills ``grads``; returns :math:`\delta W^\top`.
+        """
+        self._require_cache("_z")
+        delta = as_float_array(delta, "delta")
+        if delta.shape != self._z.shape:
+            raise ValueError(
+                f"Dense layer {self.name!r} backward_pre_activation expected delta of shape {self._z.shape}. Received: delta.shape={delta.shape}"
+            )
+        return self._backward_delta(delta.astype(self.dtype, copy=False))
+
     def _backward_delta(self, delta):
         self.grads["kernel"] = self._x.T @ delta
         if self.use_bias:
             self.grads["bias"] = delta.sum(axis=0)
         return delta @ self.kernel.T
+
+    def _penalties(self):
+        pairs = [("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer if self.use_bias else None)]
+        return [(key, regularizer) for key, regularizer in pairs if regularizer is not None]
+
+    def regularization_loss(self) -> float:
+        """The weight penalties' total, for example :math:`\\lambda\\sum w^2` for ``L2(lambda)``."""
+        return float(sum(regularizer(self.params[key]) for key, regularizer in self._penalties()))
+
+    def add_regularization_gradients(self) -> None:
+        """Add the penalties' gradients to ``grads`` (called by the model after :meth:`backward`)."""
+        for key, regularizer in self._penalties():
+            self.grads[key] = self.grads[key] + regularizer.gradient(self.params[key])
 
     def multiply_adds(self) -> int:
         """Multiply-adds per example: ``in_features * units`` (biases and activation not counted)."""
