@@ -150,3 +150,31 @@ def test_every_image_has_alt_text_and_chapter_figures_are_numbered_by_chapter(bu
                                r'<span class="caption-number">Exercise ([\d.]+) </span>', html)
         assert len(exercises) == len(boxes) and exercises == [f"{number}.{k}" for k in range(1, len(boxes) + 1)], \
             f"{chapter['slug']}: {len(boxes)} exercises, numbered {exercises}"
+
+
+NUMREF = re.compile(r'<a class="reference internal" href="([^"#]*)#([^"]+)"><span class="std std-numref">([^<]*)</span></a>')
+CAPTIONED = re.compile(r'<figure[^>]*\bid="([^"]+)"[^>]*>(?:(?!</figure>).)*?<span class="caption-number">(Figure [\d.]+) </span>'
+                       r'|<div class="exercise admonition" id="([^"]+)">\s*<p class="admonition-title">'
+                       r'<span class="caption-number">(Exercise [\d.]+) </span>', re.S)
+CITATION = re.compile(r'<a class="reference internal" href="[^"]*bibliography\.html#[^"]+" title="([^"]*)">([^<]*)</a>')
+
+
+def test_numbered_references_and_citations_resolve(build):
+    """Every {numref} link reads the number its target is captioned with (on its own page or
+    another), and every {cite} link shows author and year with the entry's text as its title
+    (book/_ext/fast_references.py resolves both with remembered lookups)."""
+    pages = {path.relative_to(HTML / "notebooks").as_posix(): path.read_text()
+             for path in sorted((HTML / "notebooks").glob("*.html"))}
+    numbers = {(page, figure or exercise): figure_number or exercise_number for page, text in pages.items()
+               for figure, figure_number, exercise, exercise_number in CAPTIONED.findall(text)}
+    links = citations = 0
+    for page, text in pages.items():
+        for target_page, anchor, shown in NUMREF.findall(text):
+            key = (target_page or page, anchor)
+            if key in numbers:
+                links += 1
+                assert shown == numbers[key], f"{page}: {{numref}} to {anchor} reads {shown!r}, its caption {numbers[key]!r}"
+        for title, shown in CITATION.findall(text):
+            citations += 1
+            assert re.search(r"\b(1[89]|20)\d\d[a-z]?$", shown) and len(title) > 20, f"{page}: citation {shown!r} ({title!r})"
+    assert links >= len(pages) and citations >= len(pages), (links, citations)
