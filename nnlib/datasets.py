@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 
-from nnlib._validation import generator, one_of, positive_float, positive_int
+from nnlib._validation import flag, fraction, generator, one_of, positive_float, positive_int
 
 _GATES = {
     "and": (0, 0, 0, 1),
@@ -105,6 +105,67 @@ def digits():
     """8x8 handwritten digits (1,797 images), pixels scaled to [0, 1]: X (1797, 64), y (1797,)."""
     data = _sk().load_digits()
     return (data.data / 16.0).astype(np.float32), data.target.astype(np.int64)
+
+
+def digits_transfer_split(*, n_target_labels_per_class: int = 10, source_test_fraction: float = 0.25,
+                          target_test_fraction: float = 0.5, flat: bool = False, rng=None) -> dict:
+    r"""The digits split for transfer learning: a source task on classes 0-4, a target task on 5-9.
+
+    The 1,797 images of :func:`digits` are split by class. The *source* task (digits 0-4) is
+    split, stratified, into ``source_train`` and ``source_test`` (``source_test_fraction``).
+    The *target* task (digits 5-9) is split, stratified, into a labelled pool and
+    ``target_test`` (``target_test_fraction``); from the pool, ``n_target_labels_per_class``
+    images of each target class are drawn for ``target_train`` (the few labels). Target
+    labels are re-indexed :math:`y - 5 \in \{0, \dots, 4\}`, so both tasks are 5-class
+    problems. No image appears in two sets. Everything is drawn from ``rng``.
+
+    Parameters
+    ----------
+    n_target_labels_per_class : int >= 1, default 10
+        Labelled target images per class (at most the pool's smallest class).
+    source_test_fraction, target_test_fraction : float in (0, 1)
+    flat : bool, default False
+        False: images of shape ``(N, 8, 8, 1)`` (channels-last, as ``keras.layers.Conv2D``
+        and ``nnlib.layers.Conv2D`` take them); True: ``(N, 64)``.
+    rng : numpy.random.Generator, optional
+
+    Returns
+    -------
+    dict with keys ``"source_train"``, ``"source_test"``, ``"target_train"``,
+    ``"target_test"``, each a pair ``(x, y)``: x float32 in [0, 1], y int64 in {0, ..., 4}.
+
+    Notes
+    -----
+    The splits use scikit-learn's ``train_test_split(stratify=...)`` with a ``random_state``
+    drawn from ``rng``. Used in chapter 33.
+    """
+    n_labels = positive_int(n_target_labels_per_class, "n_target_labels_per_class")
+    source_test_fraction = fraction(source_test_fraction, "source_test_fraction")
+    target_test_fraction = fraction(target_test_fraction, "target_test_fraction")
+    for name, value in (("source_test_fraction", source_test_fraction), ("target_test_fraction", target_test_fraction)):
+        if not 0 < value < 1:
+            raise ValueError(f"{name} expected a number in (0, 1). Received: {name}={value}")
+    flat = flag(flat, "flat")
+    rng = generator(rng)
+    from sklearn.model_selection import train_test_split
+
+    x, y = digits()
+    if not flat:
+        x = x.reshape(-1, 8, 8, 1)
+    source, target = y < 5, y >= 5
+    xs_train, xs_test, ys_train, ys_test = train_test_split(
+        x[source], y[source], test_size=source_test_fraction, stratify=y[source], random_state=_seed(rng))
+    xt_pool, xt_test, yt_pool, yt_test = train_test_split(
+        x[target], y[target] - 5, test_size=target_test_fraction, stratify=y[target], random_state=_seed(rng))
+    smallest = int(np.bincount(yt_pool).min())
+    if n_labels > smallest:
+        raise ValueError(
+            f"n_target_labels_per_class expected at most {smallest} (the smallest target class in the labelled pool). "
+            f"Received: n_target_labels_per_class={n_labels}")
+    chosen = np.concatenate([rng.choice(np.flatnonzero(yt_pool == label), size=n_labels, replace=False) for label in range(5)])
+    chosen = rng.permutation(chosen)
+    return {"source_train": (xs_train, ys_train), "source_test": (xs_test, ys_test),
+            "target_train": (xt_pool[chosen], yt_pool[chosen]), "target_test": (xt_test, yt_test)}
 
 
 def iris():
