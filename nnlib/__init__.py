@@ -25,6 +25,7 @@ for _name, _value in (
 
 from nnlib import (  # noqa: E402  (the environment must be set first)
     activations,
+    attention,
     autodiff,
     callbacks,
     clipping,
@@ -56,6 +57,7 @@ __all__ = [
     "SelfOrganizingMap",
     "Sequential",
     "activations",
+    "attention",
     "autodiff",
     "callbacks",
     "clipping",

@@ -190,3 +190,169 @@ def diabetes():
     """Diabetes progression (regression): X (442, 10) as scikit-learn scales it, y (442,) float32."""
     data = _sk().load_diabetes()
     return data.data.astype(np.float32), data.target.astype(np.float32)
+
+
+# --- a generated sentiment corpus with negation (chapter 38) ------------------------------
+
+from nnlib._validation import fraction  # noqa: E402  (kept here so this section stays self-contained)
+
+POSITIVE_WORDS = ("good", "great", "fun", "exciting", "lovely", "brilliant")
+NEGATIVE_WORDS = ("bad", "awful", "boring", "dull", "poor", "terrible")
+NEGATORS = ("not", "never")
+_SUBJECTS = ("film", "movie", "plot", "story", "cast", "ending", "acting")
+_DETERMINERS = ("the", "this")
+_VERBS = ("was", "is", "seemed")
+_ADVERBS = ("really", "very", "quite", "truly")
+_CONJUNCTIONS = ("but", "and")
+PAD_TOKEN, OOV_TOKEN = "", "[UNK]"  # ids 0 and 1, as in keras.layers.TextVectorization
+_PUNCTUATION = str.maketrans("", "", "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'")
+
+
+def sentiment_corpus(n_samples: int = 1000, *, negated_fraction: float = 0.5, rng=None):
+    """Short reviews with a sentiment label, half of them negated, generated from ``rng``.
+
+    Two kinds of sentence:
+
+    - *plain*: ``"the film was really good"``, label = the adjective's polarity;
+    - *negated*: one positive and one negative adjective, one of them negated, the two
+      clauses in random order: ``"the plot was not good but really bad"`` (0),
+      ``"the plot was really good and never bad"`` (1). The label is the polarity of the
+      adjective that is *not* negated.
+
+    A negated sentence's bag of words (one positive adjective, one negative adjective, one
+    negator, ...) has the same distribution under both labels: which adjective the negator
+    stands before is the only clue. Any model of word counts alone is at chance (50 %) on
+    the negated sentences, whatever its capacity; a model that reads the order can be right.
+
+    Parameters
+    ----------
+    n_samples : int
+    negated_fraction : float in [0, 1]
+        Expected share of negated sentences (each drawn independently).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    sentences : list of str (lower case, words separated by single spaces)
+    labels : ndarray (n_samples,), int64, 1 = positive (each label with probability 1/2)
+    negated : ndarray (n_samples,), bool
+    """
+    n_samples = positive_int(n_samples, "n_samples")
+    negated_fraction = fraction(negated_fraction, "negated_fraction")
+    rng = generator(rng)
+    labels = rng.integers(0, 2, size=n_samples).astype(np.int64)
+    negated = rng.random(n_samples) < negated_fraction
+
+    def pick(words):
+        return words[int(rng.integers(len(words)))]
+
+    sentences = []
+    for label, is_negated in zip(labels, negated):
+        head = [pick(_DETERMINERS), pick(_SUBJECTS), pick(_VERBS)]
+        kept_words, flipped_words = (POSITIVE_WORDS, NEGATIVE_WORDS) if label == 1 else (NEGATIVE_WORDS, POSITIVE_WORDS)
+        if not is_negated:
+            sentences.append(" ".join(head + [pick(_ADVERBS), pick(kept_words)]))
+            continue
+        kept = [pick(_ADVERBS), pick(kept_words)]
+        flipped = [pick(NEGATORS), pick(flipped_words)]
+        first, second = (kept, flipped) if rng.random() < 0.5 else (flipped, kept)
+        sentences.append(" ".join(head + first + [pick(_CONJUNCTIONS)] + second))
+    return sentences, labels, negated
+
+
+def sentiment_label(sentence: str) -> int:
+    """The rule that labels :func:`sentiment_corpus`: polarity of the adjective not preceded by a negator.
+
+    Refuses sentences with no un-negated sentiment word or with un-negated words of both polarities.
+    """
+    if not isinstance(sentence, str):
+        raise TypeError(f"sentence expected a string. Received: {type(sentence).__name__}")
+    tokens = tokenize(sentence)
+    polarities = set()
+    for index, token in enumerate(tokens):
+        if token in POSITIVE_WORDS or token in NEGATIVE_WORDS:
+            positive = token in POSITIVE_WORDS
+            if index > 0 and tokens[index - 1] in NEGATORS:
+                continue
+            polarities.add(int(positive))
+    if len(polarities) != 1:
+        raise ValueError(f"sentiment_label expected exactly one un-negated polarity. Received: sentence={sentence!r}")
+    return polarities.pop()
+
+
+def tokenize(sentence: str) -> list[str]:
+    """Lower-case, strip punctuation, split on whitespace (``TextVectorization``'s default rule)."""
+    if not isinstance(sentence, str):
+        raise TypeError(f"sentence expected a string. Received: {type(sentence).__name__}")
+    return sentence.lower().translate(_PUNCTUATION).split()
+
+
+def _sentence_list(sentences, name="sentences"):
+    if isinstance(sentences, str) or not isinstance(sentences, (list, tuple)):
+        raise TypeError(f"{name} expected a list of strings. Received: {type(sentences).__name__}")
+    if not sentences:
+        raise ValueError(f"{name} expected a non-empty list of strings. Received: an empty {type(sentences).__name__}")
+    bad = [type(item).__name__ for item in sentences if not isinstance(item, str)]
+    if bad:
+        raise TypeError(f"{name} expected a list of strings. Received: an item of type {bad[0]}")
+    return sentences
+
+
+def build_vocabulary(sentences, *, max_tokens: int | None = None) -> list[str]:
+    """Vocabulary list: ``""`` (padding, id 0), ``"[UNK]"`` (out of vocabulary, id 1), then the
+    tokens by decreasing count, ties alphabetically.
+
+    Like ``keras.layers.TextVectorization(max_tokens=...).adapt(sentences).get_vocabulary()``:
+    ``max_tokens`` counts the two special entries.
+    """
+    sentences = _sentence_list(sentences)
+    if max_tokens is not None:
+        max_tokens = positive_int(max_tokens, "max_tokens")
+        if max_tokens < 3:
+            raise ValueError(f"max_tokens expected at least 3 (padding, [UNK] and one word). Received: max_tokens={max_tokens}")
+    counts: dict[str, int] = {}
+    for sentence in sentences:
+        for token in tokenize(sentence):
+            counts[token] = counts.get(token, 0) + 1
+    words = sorted(counts, key=lambda token: (-counts[token], token))
+    if max_tokens is not None:
+        words = words[: max_tokens - 2]
+    return [PAD_TOKEN, OOV_TOKEN] + words
+
+
+def _vocabulary(vocabulary):
+    if not isinstance(vocabulary, (list, tuple)) or len(vocabulary) < 2 or list(vocabulary[:2]) != [PAD_TOKEN, OOV_TOKEN]:
+        received = type(vocabulary).__name__ if not isinstance(vocabulary, (list, tuple)) else repr(list(vocabulary[:2]))
+        raise ValueError(f"vocabulary expected a list starting with '' (padding) and '[UNK]' (build_vocabulary). Received: {received}")
+    return vocabulary
+
+
+def encode(sentences, vocabulary, *, max_length: int | None = None) -> np.ndarray:
+    """Integer ids (n, max_length), int64: padded with 0 after the words, truncated at the end.
+
+    Unknown words get id 1. ``max_length`` defaults to the longest sentence. Equal to
+    ``TextVectorization(vocabulary=vocabulary[2:], output_sequence_length=max_length)``.
+    """
+    sentences = _sentence_list(sentences)
+    vocabulary = _vocabulary(vocabulary)
+    index = {token: position for position, token in enumerate(vocabulary)}
+    tokens = [tokenize(sentence) for sentence in sentences]
+    if max_length is None:
+        max_length = max(1, max(len(words) for words in tokens))
+    max_length = positive_int(max_length, "max_length")
+    ids = np.zeros((len(sentences), max_length), dtype=np.int64)
+    for row, words in enumerate(tokens):
+        codes = [index.get(word, 1) for word in words[:max_length]]
+        ids[row, : len(codes)] = codes
+    return ids
+
+
+def decode(ids, vocabulary) -> list[str]:
+    """Sentences back from ids (padding dropped, id 1 shown as ``[UNK]``)."""
+    vocabulary = _vocabulary(vocabulary)
+    array = np.asarray(ids) if not isinstance(ids, (str, bytes)) else np.asarray([])
+    if array.ndim != 2 or array.dtype.kind not in "iu":
+        raise TypeError(f"ids expected a 2-D array of integers. Received: shape={array.shape}, dtype={array.dtype}")
+    if array.size and (array.min() < 0 or array.max() >= len(vocabulary)):
+        raise ValueError(f"ids expected integers in [0, {len(vocabulary)}). Received: ids in [{array.min()}, {array.max()}]")
+    return [" ".join(vocabulary[code] for code in row if code != 0) for row in array]
