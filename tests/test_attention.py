@@ -1,5 +1,4 @@
 """nnlib.attention: scaled dot-product attention and multi-head attention against Keras and TF."""
-import re
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from nnlib.attention import MultiHeadAttention, scaled_dot_product_attention, sc
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-FORM = re.compile(r"expected .+\. Received: .+", re.DOTALL)
+from bad_input import check, table  # tests/bad_input.py
 F32 = dict(rtol=1e-5, atol=1e-6)
 MHA_F32 = dict(rtol=1e-5, atol=1e-5)  # outputs of size ~10: float32 rounding of the sums over heads
 
@@ -226,14 +225,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("call, error, fragment", [row[1:] for row in BAD], ids=[row[0] for row in BAD])
+@table(BAD)
 def test_bad_input(call, error, fragment):
-    with pytest.raises(error) as caught:
-        call()
-    message = str(caught.value)
-    assert type(caught.value) is error, f"{type(caught.value).__name__}: {message}"
-    assert FORM.search(message), message
-    assert fragment in message, message
+    check(call, error, fragment)
 
 
 def test_backward_before_forward():

@@ -11,8 +11,6 @@ Keras's internals. The policy in short:
   (they are checked for type and shape only; test_model.py covers divergence);
 - flags and parameters are validated, never coerced ("no" is not True).
 """
-import re
-
 import numpy as np
 import pytest
 
@@ -24,24 +22,12 @@ from nnlib.model import Sequential, accuracy
 
 import keras  # noqa: E402
 
-FORM = re.compile(r"expected .+\. Received: .+", re.DOTALL)
+from bad_input import check, table  # noqa: E402  (tests/bad_input.py)
+
 NAN, INF = float("nan"), float("inf")
 STRINGS = np.array(["a", "b"])
 RAGGED = [[1.0], [1.0, 2.0]]
 OBJECTS = np.array([1.0, None], dtype=object)
-
-
-def check(call, error, fragment):
-    with pytest.raises(error) as caught:
-        call()
-    message = str(caught.value)
-    assert type(caught.value) is error, f"{type(caught.value).__name__}: {message}"
-    assert FORM.search(message), f"not nnlib's 'expected ... Received: ...' form: {message!r}"
-    assert fragment in message, f"{fragment!r} not in {message!r}"
-
-
-def table(rows):
-    return pytest.mark.parametrize("call, error, fragment", [row[1:] for row in rows], ids=[row[0] for row in rows])
 
 
 # --- activations ------------------------------------------------------------------------

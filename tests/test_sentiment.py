@@ -1,5 +1,4 @@
 """nnlib.datasets' sentiment corpus: determinism, the labelling rule, vocabulary and encoding."""
-import re
 
 import numpy as np
 import pytest
@@ -7,7 +6,7 @@ import pytest
 import nnlib  # noqa: F401  (before keras)
 from nnlib import datasets
 
-FORM = re.compile(r"expected .+\. Received: .+", re.DOTALL)
+from bad_input import check, table  # tests/bad_input.py
 
 
 def corpus(seed=7, n=400, **kwargs):
@@ -96,11 +95,6 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("call, error, fragment", [row[1:] for row in BAD], ids=[row[0] for row in BAD])
+@table(BAD)
 def test_bad_input(call, error, fragment):
-    with pytest.raises(error) as caught:
-        call()
-    message = str(caught.value)
-    assert type(caught.value) is error, f"{type(caught.value).__name__}: {message}"
-    assert FORM.search(message), message
-    assert fragment in message, message
+    check(call, error, fragment)
