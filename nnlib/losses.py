@@ -569,3 +569,138 @@ def get(identifier) -> Loss:
     if isinstance(identifier, Loss):
         return identifier
     return _REGISTRY[one_of(identifier, "loss", _REGISTRY)]()
+
+
+# --- contrastive: InfoNCE ------------------------------------------------------------
+
+def _embedding_pair(z_a, z_b, name):
+    """Two embedding batches of one shape ``(N, D)``, ``N >= 2`` (one positive, at least one negative).
+
+    Embeddings are computed values (an encoder's output): checked for type and shape only.
+    """
+    z_a = as_float_array(z_a, "z_a", ndim=2)
+    z_b = as_float_array(z_b, "z_b", ndim=2)
+    if z_a.shape != z_b.shape:
+        raise ValueError(f"{name} expected z_a and z_b of the same shape (N, D). "
+                         f"Received: z_a.shape={z_a.shape}, z_b.shape={z_b.shape}")
+    if z_a.shape[0] < 2 or z_a.shape[1] < 1:
+        raise ValueError(f"{name} expected at least 2 rows (a positive and a negative) and 1 column. "
+                         f"Received: z_a.shape={z_a.shape}")
+    dtype = np.result_type(z_a.dtype, z_b.dtype)
+    return z_a.astype(dtype, copy=False), z_b.astype(dtype, copy=False)
+
+
+def _info_nce(z_a, z_b, temperature, normalize, symmetric, name="info_nce"):
+    """Loss value and gradients ``(loss, d_z_a, d_z_b)``; the derivation is in :func:`info_nce_gradient`."""
+    z_a, z_b = _embedding_pair(z_a, z_b, name)
+    temperature = positive_float(temperature, "temperature")
+    normalize, symmetric = _flag(normalize, "normalize"), _flag(symmetric, "symmetric")
+    if normalize:
+        norm_a = np.linalg.norm(z_a, axis=1, keepdims=True)
+        norm_b = np.linalg.norm(z_b, axis=1, keepdims=True)
+        if np.any(norm_a == 0) or np.any(norm_b == 0):
+            raise ValueError(f"{name} expected no all-zero rows with normalize=True (they have no direction). "
+                             f"Received: {int(np.sum(norm_a == 0) + np.sum(norm_b == 0))} zero rows")
+        u, v = z_a / norm_a, z_b / norm_b
+    else:
+        u, v = z_a, z_b
+    n = u.shape[0]
+    logits = (u @ v.T) / z_a.dtype.type(temperature)  # logits[i, j] = sim(a_i, b_j) / tau
+    eye = np.eye(n, dtype=logits.dtype)
+    log_p_rows = _log_softmax(logits)  # a_i picks its b among all b_j
+    loss = -np.mean(np.diag(log_p_rows))
+    d_logits = (np.exp(log_p_rows) - eye) / n
+    if symmetric:  # and b_j picks its a among all a_i (CLIP), averaged
+        log_p_cols = _log_softmax(logits.T)
+        loss = 0.5 * (loss - np.mean(np.diag(log_p_cols)))
+        d_logits = 0.5 * (d_logits + (np.exp(log_p_cols).T - eye) / n)
+    d_u = d_logits @ v / temperature
+    d_v = d_logits.T @ u / temperature
+    if normalize:  # through u = z / |z|: (I - u u^T) / |z|
+        d_u = (d_u - u * np.sum(u * d_u, axis=1, keepdims=True)) / norm_a
+        d_v = (d_v - v * np.sum(v * d_v, axis=1, keepdims=True)) / norm_b
+    return float(loss), d_u.astype(z_a.dtype, copy=False), d_v.astype(z_a.dtype, copy=False)
+
+
+def _flag(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} expected a bool. Received: {value!r}")
+    return bool(value)
+
+
+def info_nce(z_a, z_b, *, temperature: float = 0.1, normalize: bool = True, symmetric: bool = False) -> float:
+    r"""InfoNCE contrastive loss with in-batch negatives (Oord et al. 2018; used in chapter 39).
+
+    Row :math:`i` of ``z_a`` and row :math:`i` of ``z_b`` are two views of one sample (the
+    positive pair); the other :math:`N-1` rows of ``z_b`` are the negatives of :math:`a_i`.
+    With :math:`u_i = a_i/\lVert a_i\rVert`, :math:`v_j = b_j/\lVert b_j\rVert` (cosine
+    similarity; ``normalize=False`` uses the raw dot product) and temperature :math:`\tau`,
+
+    .. math::
+
+        s_{ij} = \frac{u_i^\top v_j}{\tau}, \qquad
+        L_{a\to b} = \frac1N \sum_{i=1}^{N}
+            \Bigl[-s_{ii} + \log \sum_{j=1}^{N} e^{s_{ij}}\Bigr],
+
+    the mean cross-entropy of an :math:`N`-way classification whose logits are row
+    :math:`i` of :math:`S` and whose correct class is :math:`i`: exactly
+    ``keras.losses.SparseCategoricalCrossentropy(from_logits=True)(arange(N), S)`` (or
+    ``tf.nn.softmax_cross_entropy_with_logits(eye(N), S)`` averaged).
+
+    Parameters
+    ----------
+    z_a, z_b : array of shape (N, D), N >= 2
+        Embeddings of the two views; float32 stays float32. Computed values: checked for
+        type and shape only (an all-zero row is refused when ``normalize=True``).
+    temperature : float > 0, default 0.1
+    normalize : bool, default True
+        L2-normalise the rows first (cosine similarity), as SimCLR and CLIP do.
+    symmetric : bool, default False
+        ``False``: the one-directional :math:`L_{a\to b}` above (CPC's InfoNCE: each
+        :math:`a_i` has :math:`N-1` negatives, all from ``z_b``). ``True``:
+        :math:`\tfrac12 (L_{a\to b} + L_{b\to a})`, where :math:`L_{b\to a}` uses the
+        columns of :math:`S` (:math:`b_j` picks its :math:`a`): CLIP's loss (Radford et al. 2021).
+
+    Returns
+    -------
+    float
+        The mean loss. It lies in :math:`[0, \infty)`; for identical embeddings (all
+        :math:`s_{ij}` equal) it is exactly :math:`\log N`, and InfoNCE bounds the mutual
+        information of the views by :math:`I \ge \log N - L`.
+
+    Notes
+    -----
+    *Relation to SimCLR's NT-Xent* (Chen et al. 2020). NT-Xent stacks the :math:`2N`
+    views and gives each anchor :math:`2N-2` negatives: the other sample's views from
+    *both* ``z_a`` and ``z_b``. Its denominator for anchor :math:`a_i` is
+    :math:`\sum_{j} e^{s^{ab}_{ij}} + \sum_{k\ne i} e^{s^{aa}_{ik}}`, which also holds the
+    same-view similarities :math:`s^{aa}_{ik} = u_i^\top u_k/\tau`, and the loss averages
+    over all :math:`2N` anchors. This function with ``symmetric=True`` averages over the
+    same :math:`2N` anchors but uses only the :math:`N-1` cross-view negatives of each:
+    NT-Xent is it with the same-view logits (diagonal masked) appended to each row. The two
+    are equal only if those same-view terms are dropped; NT-Xent's loss is always the larger
+    one (its denominators have more terms).
+    """
+    return _info_nce(z_a, z_b, temperature, normalize, symmetric)[0]
+
+
+def info_nce_gradient(z_a, z_b, *, temperature: float = 0.1, normalize: bool = True, symmetric: bool = False):
+    r"""Gradients ``(dL/dz_a, dL/dz_b)`` of :func:`info_nce`, each of shape (N, D).
+
+    With :math:`P = \mathrm{softmax}_\text{rows}(S)` the gradient with respect to the logits
+    is :math:`G = (P - I)/N` (``symmetric=True``: the mean of that and
+    :math:`(\mathrm{softmax}_\text{columns}(S) - I)/N`), so
+
+    .. math::
+
+        \frac{\partial L}{\partial u} = \frac{G V}{\tau}, \qquad
+        \frac{\partial L}{\partial v} = \frac{G^\top U}{\tau},
+
+    and through the normalisation :math:`u = a/\lVert a\rVert`, whose Jacobian is
+    :math:`(I - u u^\top)/\lVert a\rVert`,
+    :math:`\partial L/\partial a_i = (g_i - u_i (u_i^\top g_i))/\lVert a_i\rVert` with
+    :math:`g_i = \partial L/\partial u_i` (the part along :math:`a_i` vanishes: the loss does
+    not depend on the length of an embedding). Equal to ``tf.GradientTape`` on the TF form.
+    """
+    _, d_a, d_b = _info_nce(z_a, z_b, temperature, normalize, symmetric)
+    return d_a, d_b
