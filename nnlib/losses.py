@@ -344,6 +344,43 @@ def binary_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = False, l
                          label_smoothing=_smoothing(label_smoothing), sample_weight=sample_weight)
 
 
+def class_weight_to_sample_weight(y, class_weight) -> np.ndarray:
+    """One weight per sample from a ``{class index: weight}`` dict, as Keras's ``model.fit(class_weight=...)``.
+
+    Labels are read as Keras's ``class_weight_to_sample_weights`` reads them: a one-hot (or
+    probability) row by its arg-max, a column ``(n, 1)`` or a vector ``(n,)`` by rounding
+    (``np.round``); a class missing from the dict gets weight 1. The result is the
+    ``sample_weight`` Keras then uses: each batch's loss is ``sum(w * loss) / batch_size``.
+
+    Parameters
+    ----------
+    y : array (n,), (n, 1) or (n, classes) of targets (data: numeric, finite, non-empty)
+    class_weight : dict mapping int class indices to weights >= 0
+
+    Returns
+    -------
+    ndarray (n,), float64
+    """
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight expected a dict {{class index: weight}}. Received: {type(class_weight).__name__}")
+    table = {}
+    for key, weight in class_weight.items():
+        if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer)):
+            raise TypeError(f"class_weight expected integer class indices as keys. Received: key {key!r}")
+        if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, (int, float, np.integer, np.floating)):
+            raise TypeError(f"class_weight expected numbers as weights. Received: class_weight[{key}]={weight!r}")
+        if not np.isfinite(weight) or weight < 0:
+            raise ValueError(f"class_weight expected finite weights >= 0. Received: class_weight[{key}]={weight}")
+        table[int(key)] = float(weight)
+    labels = as_float_array(y, "y", min_ndim=1)
+    check_non_empty(labels, "y")
+    check_finite(labels, "y")
+    if labels.ndim > 1:
+        labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 else labels[..., 0]
+    labels = np.round(labels).astype(np.int64).reshape(len(labels), -1)[:, 0] if labels.ndim > 1 else np.round(labels).astype(np.int64)
+    return np.array([table.get(int(label), 1.0) for label in labels], dtype=np.float64)
+
+
 def categorical_crossentropy(y_true, y_pred, *, from_logits: bool = False, label_smoothing: float = 0.0,
                              sample_weight=None) -> float:
     r"""Batch mean of :math:`-\sum_k y_k \log p_k` (one-hot or soft targets).
