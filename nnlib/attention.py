@@ -25,6 +25,7 @@ import numpy as np
 from nnlib._validation import as_float_array, check_finite, check_non_empty, flag, generator, positive_float, positive_int
 from nnlib.initializers import glorot_uniform
 from nnlib.layers.base import Layer, float_dtype
+from nnlib.autodiff import _unbroadcast  # sums a gradient back to a broadcast operand's shape
 
 MASKED_SCORE = -1e9  # keras.layers.Softmax replaces masked scores by this (float32 and float64)
 
@@ -168,15 +169,6 @@ def scaled_dot_product_attention_backward(d_output, query, key, value, weights, 
     d_query = scale * (d_scores @ key)
     d_key = scale * (np.swapaxes(d_scores, -1, -2) @ query)
     return _unbroadcast(d_query, query.shape), _unbroadcast(d_key, key.shape), _unbroadcast(d_value, value.shape)
-
-
-def _unbroadcast(gradient, shape):
-    while gradient.ndim > len(shape):
-        gradient = gradient.sum(axis=0)
-    for axis, size in enumerate(shape):
-        if size == 1 and gradient.shape[axis] != 1:
-            gradient = gradient.sum(axis=axis, keepdims=True)
-    return gradient
 
 
 class MultiHeadAttention(Layer):
