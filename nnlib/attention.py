@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib._validation import as_float_array, check_finite, check_non_empty, flag, generator, positive_float, positive_int
+from nnlib.autodiff import _unbroadcast  # sums a gradient back to a broadcast operand's shape
 from nnlib.initializers import glorot_uniform
 from nnlib.layers.base import Layer, float_dtype
-from nnlib.autodiff import _unbroadcast  # sums a gradient back to a broadcast operand's shape
 
 MASKED_SCORE = -1e9  # keras.layers.Softmax replaces masked scores by this (float32 and float64)
 
