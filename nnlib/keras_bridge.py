@@ -579,6 +579,37 @@ def copy_weights(source, target) -> None:
         target_layer.set_weights([np.asarray(w) for w in weights])
 
 
+def restart_training(keras_model, weights) -> None:
+    """Put a compiled Keras model back to the start of training: ``weights`` and a fresh optimizer.
+
+    Sets the model's weights to ``weights`` (a list in ``keras_model.weights`` order, as
+    ``get_weights`` returns) and zeroes every optimizer variable except the learning rate: the
+    step count and the moment estimates (Adam's ``m`` and ``v``, momentum, ...). The next
+    ``fit`` then trains exactly as a newly built and compiled model with these initial weights
+    would, but reuses the compiled train function, which saves rebuilding and retracing the
+    model for every run of an experiment (chapters 36 and 37).
+
+    Keras has no public call for this: ``optimizer.variables`` holds the learning rate (unless
+    it is a schedule), ``iterations`` and the slots; the learning rate is recognised by its
+    variable path. A model that has not been compiled is refused, since it has no optimizer.
+    """
+    if not isinstance(keras_model, keras.Model):
+        raise TypeError(f"restart_training expected a Keras model. Received: {type(keras_model).__name__}")
+    optimizer = getattr(keras_model, "optimizer", None)
+    if optimizer is None:
+        raise ValueError("restart_training expected a compiled model (it resets the optimizer). Received: a model without an optimizer")
+    if not isinstance(weights, (list, tuple)):
+        raise TypeError(f"restart_training expected weights as a list of arrays (get_weights()). Received: {type(weights).__name__}")
+    expected = [tuple(w.shape) for w in keras_model.weights]
+    received = [np.shape(w) for w in weights]
+    if expected != received:
+        raise ValueError(f"restart_training expected weights of shapes {expected}. Received: {received}")
+    keras_model.set_weights([np.asarray(w) for w in weights])
+    for variable in optimizer.variables:
+        if "learning_rate" not in variable.path:
+            variable.assign(tf.zeros_like(variable))
+
+
 def layer_outputs_model(keras_model) -> keras.Model:
     """A ``keras.Model`` with the same input that returns every layer's output (chapter 05)."""
     if not isinstance(keras_model, keras.Model):

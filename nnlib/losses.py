@@ -40,7 +40,7 @@ import numpy as np
 
 import copy
 
-from nnlib._validation import as_float_array, check_finite, check_non_empty, fraction, one_of, positive_float
+from nnlib._validation import as_float_array, check_finite, check_non_empty, flag, fraction, one_of, positive_float
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")
@@ -102,22 +102,62 @@ def _per_sample_huber(y_true, y_pred, delta=1.0):
 
 # --- classification ------------------------------------------------------------------
 
-def _per_sample_bce(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+def _bce_terms(y_true, y_pred, from_logits):
+    """The binary cross-entropy of every entry and its derivative (no mean over the last axis)."""
     from nnlib.activations import sigmoid
 
-    if label_smoothing:  # Keras's order and constants: y (1 - s) + s/2
-        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
         z = y_pred
         values = np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
-        gradient = sigmoid(z) - y_true
-    else:
-        # tf.clip_by_value passes the gradient at the bounds themselves: inclusive
-        inside = (y_pred >= EPSILON) & (y_pred <= 1.0 - EPSILON)
-        p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
-        values = -(y_true * np.log(p) + (1.0 - y_true) * np.log(1.0 - p))
-        gradient = np.where(inside, (p - y_true) / (p * (1.0 - p)), 0.0)
+        return values, sigmoid(z) - y_true
+    # tf.clip_by_value passes the gradient at the bounds themselves: inclusive
+    inside = (y_pred >= EPSILON) & (y_pred <= 1.0 - EPSILON)
+    p = np.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    values = -(y_true * np.log(p) + (1.0 - y_true) * np.log(1.0 - p))
+    return values, np.where(inside, (p - y_true) / (p * (1.0 - p)), 0.0)
+
+
+def _smooth_binary(y_true, label_smoothing):
+    """Keras's order and constants: y (1 - s) + s/2."""
+    return y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y_true
+
+
+def _per_sample_bce(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    values, gradient = _bce_terms(_smooth_binary(y_true, label_smoothing), y_pred, from_logits)
     return np.mean(values, axis=-1), gradient / _width(y_pred)
+
+
+def _per_sample_focal(y_true, y_pred, from_logits=False, label_smoothing=0.0, gamma=2.0,
+                      apply_class_balancing=False, alpha=0.25):
+    r"""Keras's ``binary_focal_crossentropy``: :math:`w\,(1-p_t)^\gamma\,\mathrm{bce}`, averaged over the last axis.
+
+    :math:`q = 1 - p_t = y(1-p) + (1-y)p` uses the unclipped probability :math:`p` (the
+    sigmoid of the logits), the cross-entropy term is :func:`_bce_terms`'s (stable from
+    logits, clipped from probabilities), and :math:`w = \alpha y + (1-\alpha)(1-y)` with
+    balancing, else 1. By the product rule, with :math:`dq/dp = 1 - 2y`,
+
+    .. math:: \frac{\partial \ell}{\partial p} = w\left[\gamma q^{\gamma-1}(1-2y)\,\mathrm{bce}
+              + q^\gamma \frac{\partial\,\mathrm{bce}}{\partial p}\right],
+
+    and from logits :math:`dp/dz = p(1-p)` multiplies the first term (the second is already
+    :math:`q^\gamma(p - y)`). :math:`\gamma q^{\gamma-1}` is taken as 0 where :math:`q = 0`.
+    """
+    from nnlib.activations import sigmoid
+
+    y_true = _smooth_binary(y_true, label_smoothing)
+    bce, bce_gradient = _bce_terms(y_true, y_pred, from_logits)
+    p = sigmoid(y_pred) if from_logits else y_pred
+    q = y_true + p - 2.0 * y_true * p
+    weight = alpha * y_true + (1.0 - alpha) * (1.0 - y_true) if apply_class_balancing else 1.0
+    factor = q ** gamma
+    if gamma == 0:
+        slope = np.zeros_like(q)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(q > 0, gamma * q ** (gamma - 1.0), 0.0)
+    dfactor = slope * (1.0 - 2.0 * y_true) * (p * (1.0 - p) if from_logits else 1.0)
+    gradient = weight * (dfactor * bce + factor * bce_gradient)
+    return np.mean(weight * factor * bce, axis=-1), gradient / _width(y_pred)
 
 
 def _log_softmax(z):
@@ -307,6 +347,7 @@ def huber_gradient(y_true, y_pred, delta: float = 1.0, *, sample_weight=None):
 _bce, _bce_gradient = _define(_per_sample_bce, "binary_crossentropy")
 _cce, _cce_gradient = _define(_per_sample_cce, "categorical_crossentropy")
 _scce, _scce_gradient = _define(_per_sample_sparse_cce, "sparse_categorical_crossentropy", sparse=True)
+_focal, _focal_gradient = _define(_per_sample_focal, "binary_focal_crossentropy")
 
 
 def _logits_flag(from_logits):
@@ -342,6 +383,51 @@ def binary_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = False, l
     bounds; at :math:`p = 10^{-7}` or :math:`1 - 10^{-7}` the gradient passes, as in TensorFlow)."""
     return _bce_gradient(y_true, y_pred, from_logits=_logits_flag(from_logits),
                          label_smoothing=_smoothing(label_smoothing), sample_weight=sample_weight)
+
+
+def _focal_options(from_logits, label_smoothing, gamma, apply_class_balancing, alpha) -> dict:
+    return {"from_logits": _logits_flag(from_logits), "label_smoothing": _smoothing(label_smoothing),
+            "gamma": positive_float(gamma, "gamma", allow_zero=True),
+            "apply_class_balancing": flag(apply_class_balancing, "apply_class_balancing"),
+            "alpha": fraction(alpha, "alpha")}
+
+
+def binary_focal_crossentropy(y_true, y_pred, *, gamma: float = 2.0, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, from_logits: bool = False, label_smoothing: float = 0.0,
+                              sample_weight=None) -> float:
+    r"""Focal loss (Lin et al., 2017), as ``keras.losses.BinaryFocalCrossentropy``.
+
+    The mean of :math:`w\,(1 - p_t)^\gamma\,\mathrm{bce}(y, p)` with
+    :math:`p_t = y p + (1-y)(1-p)`: the factor :math:`(1-p_t)^\gamma` scales down the loss
+    of examples that are already classified well, so training concentrates on the hard
+    ones; :math:`\gamma = 0` is the plain :func:`binary_crossentropy`. With
+    ``apply_class_balancing=True`` each entry is also weighted by
+    :math:`w = \alpha` for positives and :math:`1 - \alpha` for negatives (Keras's default
+    :math:`\alpha = 0.25` is the paper's, which weights the *negatives* more, because the
+    focal factor has already down-weighted the many easy ones).
+
+    Keras's choices, followed here: ``label_smoothing`` :math:`s` first turns the targets into
+    :math:`y(1-s) + s/2`; the cross-entropy term is clipped to :math:`[10^{-7}, 1-10^{-7}]`
+    from probabilities and the stable logits form from logits, but :math:`p_t` uses the
+    unclipped probability. A :class:`~nnlib.model.Sequential` with a sigmoid last layer
+    computes it from that layer's logits, as Keras does.
+    """
+    return _focal(y_true, y_pred, sample_weight=sample_weight,
+                  **_focal_options(from_logits, label_smoothing, gamma, apply_class_balancing, alpha))
+
+
+def binary_focal_crossentropy_gradient(y_true, y_pred, *, gamma: float = 2.0, apply_class_balancing: bool = False,
+                                       alpha: float = 0.25, from_logits: bool = False, label_smoothing: float = 0.0,
+                                       sample_weight=None):
+    r"""Gradient of :func:`binary_focal_crossentropy` with respect to ``y_pred``.
+
+    With :math:`q = 1 - p_t` and :math:`dq/dp = 1 - 2y`, from logits it is
+    :math:`w\,[\gamma q^{\gamma-1}(1-2y)\,p(1-p)\,\mathrm{bce} + q^\gamma (p - y)] / n`;
+    from probabilities the last factor is :math:`(p - y)/(p(1-p))` (0 where the clip is
+    active) and :math:`p(1-p)` drops out of the first term.
+    """
+    return _focal_gradient(y_true, y_pred, sample_weight=sample_weight,
+                           **_focal_options(from_logits, label_smoothing, gamma, apply_class_balancing, alpha))
 
 
 def class_weight_to_sample_weight(y, class_weight) -> np.ndarray:
@@ -407,7 +493,9 @@ def categorical_crossentropy_gradient(y_true, y_pred, *, from_logits: bool = Fal
     rows that do not (unnormalised soft targets), Keras's gradient differs from the
     derivative of Keras's own loss value by :math:`\mathrm{softmax}(z)(\sum_k y_k - 1)/N`.
     nnlib keeps the true derivative. One-hot targets, and smoothed ones, sum to 1, where the
-    two agree.
+    two agree. With TensorFlow's op determinism on (``tf.config.experimental.enable_op_determinism``,
+    which :func:`nnlib.keras_bridge.seed_backend` turns on for the whole process), TensorFlow
+    differentiates a deterministic composite instead and returns the true derivative too.
     """
     return _cce_gradient(y_true, y_pred, from_logits=_logits_flag(from_logits),
                          label_smoothing=_smoothing(label_smoothing), sample_weight=sample_weight)
@@ -549,6 +637,35 @@ class BinaryCrossentropy(_SmoothedCrossentropy):
     _per_sample = staticmethod(_per_sample_bce)
 
 
+class BinaryFocalCrossentropy(_SmoothedCrossentropy):
+    """Focal loss, as ``keras.losses.BinaryFocalCrossentropy`` (see :func:`binary_focal_crossentropy`).
+
+    Parameters
+    ----------
+    apply_class_balancing : bool, default False
+    alpha : float in [0, 1], default 0.25
+        Weight of the positives when balancing (``1 - alpha`` for the negatives).
+    gamma : float >= 0, default 2
+        The focusing parameter; 0 gives :class:`BinaryCrossentropy`.
+    from_logits : bool, default False
+    label_smoothing : float in [0, 1], default 0
+    reduction : see :class:`Loss`
+    """
+
+    name = "binary_focal_crossentropy"
+    _per_sample = staticmethod(_per_sample_focal)
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0, *,
+                 from_logits: bool = False, label_smoothing: float = 0.0, reduction: str = "sum_over_batch_size"):
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, reduction=reduction)
+        options = _focal_options(from_logits, label_smoothing, gamma, apply_class_balancing, alpha)
+        self.gamma, self.apply_class_balancing, self.alpha = options["gamma"], options["apply_class_balancing"], options["alpha"]
+
+    def _options(self):
+        return {**super()._options(), "gamma": self.gamma, "apply_class_balancing": self.apply_class_balancing,
+                "alpha": self.alpha}
+
+
 class CategoricalCrossentropy(_SmoothedCrossentropy):
     r"""Categorical cross-entropy, as ``keras.losses.CategoricalCrossentropy``.
 
@@ -593,6 +710,7 @@ _REGISTRY = {
     "mean_absolute_error": MeanAbsoluteError,
     "huber": Huber,
     "binary_crossentropy": BinaryCrossentropy,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "kl_divergence": KLDivergence,

@@ -329,7 +329,7 @@ class Sequential:
         if not hasattr(last, "backward_pre_activation"):
             return None
         activation = getattr(last, "activation", None)
-        sigmoid_pair = isinstance(loss, losses_module.BinaryCrossentropy) and isinstance(activation, activations_module.Sigmoid)
+        sigmoid_pair = isinstance(loss, (losses_module.BinaryCrossentropy, losses_module.BinaryFocalCrossentropy)) and isinstance(activation, activations_module.Sigmoid)
         softmax_pair = isinstance(loss, (losses_module.CategoricalCrossentropy, losses_module.SparseCategoricalCrossentropy)) \
             and isinstance(activation, activations_module.Softmax)
         return loss.with_logits() if sigmoid_pair or softmax_pair else None
@@ -394,6 +394,7 @@ class Sequential:
         validation_data=None,
         callbacks=(),
         sample_weight=None,
+        class_weight=None,
     ) -> History:
         """Mini-batch training.
 
@@ -417,8 +418,18 @@ class Sequential:
         sample_weight : array (n,), optional
             One weight >= 0 per row, applied to the loss of every batch (and to the logged
             loss and accuracy), as ``keras.Model.fit(sample_weight=...)``.
+        class_weight : dict ``{class index: weight}``, optional
+            As ``keras.Model.fit(class_weight=...)``: it becomes the sample weights
+            :func:`nnlib.losses.class_weight_to_sample_weight` computes from ``y`` (a class
+            missing from the dict weighs 1). Not together with ``sample_weight`` (Keras
+            refuses that too).
         """
         self._require_compiled()
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("fit expected class_weight or sample_weight, not both (as in Keras). "
+                                 "Received: both (multiply the class weights into sample_weight instead)")
+            sample_weight = losses_module.class_weight_to_sample_weight(y, class_weight)
         x, y, sample_weight = self._data(x, y, sample_weight, "fit")
         epochs = positive_int(epochs, "epochs")
         batch_size = positive_int(batch_size, "batch_size")

@@ -446,6 +446,10 @@ KERAS_BRIDGE = [
     ("seed-backend-string", lambda: keras_bridge.seed_backend("a"), TypeError, "seed expected a non-negative integer. Received: 'a'"),
     ("layer-outputs-not-a-model", lambda: keras_bridge.layer_outputs_model(small_model()), TypeError,
      "layer_outputs_model expected a Keras model. Received: Sequential"),
+    ("restart-not-a-model", lambda: keras_bridge.restart_training(small_model(), []), TypeError,
+     "restart_training expected a Keras model. Received: Sequential"),
+    ("restart-uncompiled", lambda: keras_bridge.restart_training(keras_bridge.to_keras(small_model()), []), ValueError,
+     "restart_training expected a compiled model (it resets the optimizer). Received: a model without an optimizer"),
 ]
 
 

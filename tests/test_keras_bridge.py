@@ -595,3 +595,31 @@ def test_layer_gradients_equal_an_nnlib_layers_forward_and_backward():
     np.testing.assert_allclose(dbias, ours.grads["bias"], rtol=1e-12)
     with pytest.raises(TypeError, match="layer_gradients expected a Keras layer. Received: Dense"):
         keras_bridge.layer_gradients(ours, x, upstream)
+
+
+# --- restart_training ----------------------------------------------------------------
+
+def _compiled(seed):
+    keras.utils.set_random_seed(seed)   # not seed_backend: op determinism is process-wide and changes TF's gradients elsewhere
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    return model
+
+
+def test_restart_training_trains_like_a_new_model():
+    x = inputs(n=32)
+    y = np.sin(x.sum(axis=1, keepdims=True))
+    reused = _compiled(0)
+    initial = reused.get_weights()
+    reused.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)   # some optimizer state to forget
+    assert int(reused.optimizer.iterations.numpy()) == 12
+    keras_bridge.restart_training(reused, initial)
+    assert int(reused.optimizer.iterations.numpy()) == 0
+    assert float(reused.optimizer.learning_rate.numpy()) == pytest.approx(0.05)
+    np.testing.assert_array_equal(reused.get_weights()[0], initial[0])
+    fresh = _compiled(1)
+    fresh.set_weights(initial)
+    for model in (reused, fresh):
+        model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
+    for ours, theirs in zip(reused.get_weights(), fresh.get_weights(), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
