@@ -580,18 +580,20 @@ def copy_weights(source, target) -> None:
 
 
 def restart_training(keras_model, weights) -> None:
-    """Put a compiled Keras model back to the start of training: ``weights`` and a fresh optimizer.
+    """Put a compiled Keras model back to the start of training: ``weights`` and a fresh optimizer state.
 
     Sets the model's weights to ``weights`` (a list in ``keras_model.weights`` order, as
-    ``get_weights`` returns) and zeroes every optimizer variable except the learning rate: the
-    step count and the moment estimates (Adam's ``m`` and ``v``, momentum, ...). The next
-    ``fit`` then trains exactly as a newly built and compiled model with these initial weights
-    would, but reuses the compiled train function, which saves rebuilding and retracing the
-    model for every run of an experiment (chapters 36 and 37).
+    ``get_weights`` returns) and every optimizer variable except the learning rate to the
+    value it has in a newly built optimizer of the same class and configuration: the step
+    count and Adam's moments go back to 0, Adagrad's accumulators to
+    ``initial_accumulator_value``, Nadam's running momentum product to 1. The next ``fit``
+    then trains exactly as a newly built and compiled model with these initial weights would,
+    but reuses the compiled train function, which saves rebuilding and retracing the model for
+    every run of an experiment (chapters 33, 36 and 37).
 
-    Keras has no public call for this: ``optimizer.variables`` holds the learning rate (unless
-    it is a schedule), ``iterations`` and the slots; the learning rate is recognised by its
-    variable path. A model that has not been compiled is refused, since it has no optimizer.
+    Keras has no public call for this. The learning rate (a variable unless it is a schedule)
+    is recognised by its variable path and kept as it is. A model that has not been compiled
+    is refused, since it has no optimizer.
     """
     if not isinstance(keras_model, keras.Model):
         raise TypeError(f"restart_training expected a Keras model. Received: {type(keras_model).__name__}")
@@ -605,9 +607,12 @@ def restart_training(keras_model, weights) -> None:
     if expected != received:
         raise ValueError(f"restart_training expected weights of shapes {expected}. Received: {received}")
     keras_model.set_weights([np.asarray(w) for w in weights])
-    for variable in optimizer.variables:
+    fresh = type(optimizer).from_config(optimizer.get_config())
+    if optimizer.built:   # the slots exist once the optimizer has taken a step (or been built)
+        fresh.build(keras_model.trainable_variables)
+    for variable, initial in zip(optimizer.variables, fresh.variables, strict=True):
         if "learning_rate" not in variable.path:
-            variable.assign(tf.zeros_like(variable))
+            variable.assign(initial)
 
 
 def layer_outputs_model(keras_model) -> keras.Model:

@@ -599,17 +599,26 @@ def test_layer_gradients_equal_an_nnlib_layers_forward_and_backward():
 
 # --- restart_training ----------------------------------------------------------------
 
-def _compiled(seed):
+OPTIMIZERS = {   # Adam's slots start at 0; Adagrad's accumulators at 0.1, Nadam's momentum product at 1
+    "adam": lambda: keras.optimizers.Adam(0.05),
+    "adagrad": lambda: keras.optimizers.Adagrad(0.05),
+    "nadam": lambda: keras.optimizers.Nadam(0.05),
+    "sgd-momentum": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+}
+
+
+def _compiled(seed, optimizer="adam"):
     keras.utils.set_random_seed(seed)   # not seed_backend: op determinism is process-wide and changes TF's gradients elsewhere
     model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    model.compile(optimizer=OPTIMIZERS[optimizer](), loss="mse")
     return model
 
 
-def test_restart_training_trains_like_a_new_model():
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_restart_training_trains_like_a_new_model(optimizer):
     x = inputs(n=32)
     y = np.sin(x.sum(axis=1, keepdims=True))
-    reused = _compiled(0)
+    reused = _compiled(0, optimizer)
     initial = reused.get_weights()
     reused.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)   # some optimizer state to forget
     assert int(reused.optimizer.iterations.numpy()) == 12
@@ -617,9 +626,17 @@ def test_restart_training_trains_like_a_new_model():
     assert int(reused.optimizer.iterations.numpy()) == 0
     assert float(reused.optimizer.learning_rate.numpy()) == pytest.approx(0.05)
     np.testing.assert_array_equal(reused.get_weights()[0], initial[0])
-    fresh = _compiled(1)
+    fresh = _compiled(1, optimizer)
     fresh.set_weights(initial)
     for model in (reused, fresh):
         model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
     for ours, theirs in zip(reused.get_weights(), fresh.get_weights(), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_restart_training_before_the_first_fit_only_sets_the_weights():
+    model = _compiled(2, "adagrad")
+    initial = [w + 1.0 for w in model.get_weights()]
+    keras_bridge.restart_training(model, initial)   # the optimizer has no slots yet
+    assert not model.optimizer.built
+    np.testing.assert_array_equal(model.get_weights()[0], initial[0])

@@ -430,24 +430,36 @@ def test_categorical_crossentropy_passes_the_gradient_exactly_at_the_clip_bounds
 
 # --- categorical cross-entropy from logits, label rows not summing to 1 (item 5) ------
 
+def _tape_with_op_determinism(enabled, *args):
+    """`tape(*args)` with TensorFlow's op determinism switched on or off (the process-wide state is restored)."""
+    from tensorflow.python.framework import config as tf_config
+    was_enabled = tf_config.is_op_determinism_enabled()
+    (tf_config.enable_op_determinism if enabled else tf_config.disable_op_determinism)()
+    try:
+        return tape(*args)
+    finally:
+        (tf_config.enable_op_determinism if was_enabled else tf_config.disable_op_determinism)()
+
+
 def test_categorical_crossentropy_from_logits_keeps_the_true_derivative_where_tensorflow_assumes_rows_sum_to_one():
     """nnlib: softmax * sum(y) - y, the derivative of the loss (central differences agree).
-    TensorFlow: softmax - y, which is not the derivative of its own loss value for such rows."""
+    TensorFlow's fused kernel: softmax - y, which is not the derivative of its own loss value for
+    such rows; with op determinism on (as seed_backend sets it) TensorFlow differentiates a
+    composite instead and gets the true derivative."""
     rng = np.random.default_rng(31)
     y_true = rng.uniform(0, 1, (6, 4))  # rows sum to about 2, not 1
     logits = rng.standard_normal((6, 4))
     loss = losses.CategoricalCrossentropy(from_logits=True)
     assert check_function(lambda z: loss(y_true, z), lambda z: loss.gradient(y_true, z), logits) < GRAD_TOL
-    keras_value, keras_gradient = tape(keras.losses.CategoricalCrossentropy(from_logits=True, dtype="float64"), y_true, logits)
-    from tensorflow.python.framework import config as tf_config   # op determinism (seed_backend) is process-wide
-    if tf_config.is_op_determinism_enabled():   # TensorFlow then differentiates a composite: the true derivative
-        np.testing.assert_allclose(keras_gradient, loss.gradient(y_true, logits), rtol=1e-9, atol=1e-15)
-        return
+    keras_loss = keras.losses.CategoricalCrossentropy(from_logits=True, dtype="float64")
+    keras_value, keras_gradient = _tape_with_op_determinism(False, keras_loss, y_true, logits)
     assert loss(y_true, logits) == pytest.approx(float(keras_value), rel=1e-12)  # the values agree
     softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(keras_gradient, (softmax - y_true) / 6, rtol=1e-10)  # TensorFlow's gradient
     difference = loss.gradient(y_true, logits) - keras_gradient
     np.testing.assert_allclose(difference, softmax * (y_true.sum(axis=1, keepdims=True) - 1) / 6, rtol=1e-9, atol=1e-15)
+    _, deterministic_gradient = _tape_with_op_determinism(True, keras_loss, y_true, logits)
+    np.testing.assert_allclose(deterministic_gradient, loss.gradient(y_true, logits), rtol=1e-9, atol=1e-15)
     # rows that sum to 1 (one-hot, smoothed): the two gradients agree
     one_hot = np.eye(4)[rng.integers(0, 4, 6)]
     _, keras_one_hot = tape(keras.losses.CategoricalCrossentropy(from_logits=True, dtype="float64"), one_hot, logits)
